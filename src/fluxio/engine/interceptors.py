@@ -1,0 +1,58 @@
+"""The interceptor chain every step passes through: ``ExecuteStepInput`` → ``next``.
+
+Cross-cutting concerns (metrics, logging, and later policy, budgets, approvals, audit) wrap
+step execution instead of patching it. An interceptor may inspect or replace the input, call
+``next`` zero or one time, and inspect or replace the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from fluxio.engine.options import StepOptions
+
+__all__ = ["ExecuteStepInput", "Interceptor", "Next", "chain"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecuteStepInput:
+    """Everything known about one step execution (not called on replay)."""
+
+    run_id: str
+    tenant_id: str
+    workflow: str
+    step_key: str
+    name: str
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any]
+    options: StepOptions
+    idempotency_key: str
+
+
+Next = Callable[[ExecuteStepInput], Awaitable[Any]]
+
+
+class Interceptor(Protocol):
+    """Wraps the execution of every step."""
+
+    async def execute_step(self, input: ExecuteStepInput, next: Next) -> Any:  # noqa: A002
+        """Run the step by awaiting ``next(input)``, or decide not to."""
+        ...
+
+
+def chain(interceptors: Sequence[Interceptor], terminal: Next) -> Next:
+    """Compose interceptors so the first one given is the outermost."""
+    handler = terminal
+    for interceptor in reversed(interceptors):
+        handler = _bind(interceptor, handler)
+    return handler
+
+
+def _bind(interceptor: Interceptor, nxt: Next) -> Next:
+    async def call(input: ExecuteStepInput) -> Any:  # noqa: A002
+        return await interceptor.execute_step(input, nxt)
+
+    return call
