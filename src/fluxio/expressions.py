@@ -14,6 +14,9 @@ from typing import Any
 import celpy
 import jmespath
 from celpy import celtypes
+from celpy.adapter import json_to_cel
+from celpy.celparser import CELParseError
+from celpy.evaluation import CELEvalError
 from jmespath.exceptions import JMESPathError
 
 from fluxio.errors import DefinitionError, UsageError
@@ -35,14 +38,14 @@ class CelExpression:
         """Evaluate against ``variables`` (JSON-compatible). Raises ``UsageError`` on failure."""
         try:
             result = self._program.evaluate(
-                {name: celpy.json_to_cel(value) for name, value in variables.items()}
+                {name: json_to_cel(value) for name, value in variables.items()}
             )
-        except celpy.CELEvalError as exc:
+        except CELEvalError as exc:
             raise UsageError(
                 f"CEL expression {self.source!r} could not be evaluated: {_first_line(exc)}. "
                 f"Available variables: {', '.join(sorted(variables)) or 'none'}."
             ) from exc
-        if isinstance(result, celpy.CELEvalError):
+        if isinstance(result, CELEvalError):
             raise UsageError(
                 f"CEL expression {self.source!r} could not be evaluated: {_first_line(result)}"
             )
@@ -63,7 +66,7 @@ def compile_cel(source: str) -> CelExpression:
     """Compile a CEL expression; raises ``DefinitionError`` pointing at the bad column."""
     try:
         program = _ENV.program(_ENV.compile(source))
-    except celpy.CELParseError as exc:
+    except CELParseError as exc:
         raise DefinitionError(
             f"invalid CEL expression {source!r}: {_first_line(exc)}",
             suggestion="CEL uses &&, ||, ! and == (see https://cel.dev).",

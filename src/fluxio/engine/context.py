@@ -18,12 +18,12 @@ from fluxio.errors import (
     Cancelled,
     NonDeterminismError,
     Park,
+    RunInterrupt,
     StepFailed,
     StepTimeout,
     Suspend,
     UsageError,
 )
-from fluxio.ids import idempotency_key
 from fluxio.store.records import (
     Claim,
     Commit,
@@ -101,7 +101,9 @@ def as_step_failed(exc: Exception) -> StepFailed:
     if isinstance(exc, TimeoutError):
         return StepTimeout(str(exc) or "step timed out", error_type="StepTimeout")
     message = str(exc) or type(exc).__name__
-    return StepFailed(message, retryable=not isinstance(exc, UsageError), error_type=type(exc).__name__)
+    return StepFailed(
+        message, retryable=not isinstance(exc, UsageError), error_type=type(exc).__name__
+    )
 
 
 class RunState:
@@ -165,12 +167,12 @@ class RunState:
         from fluxio.store.records import RunStatus
 
         untils = [w.until for w in self.waits if w.until is not None]
-        wait = self.waits[0] if len(self.waits) == 1 else Wait("several", f"{len(self.waits)} waits")
+        wait = (
+            self.waits[0] if len(self.waits) == 1 else Wait("several", f"{len(self.waits)} waits")
+        )
         if len(self.waits) > 1 and untils:
             wait = Wait(wait.reason, wait.detail, min(untils))
-        return Transition(
-            RunStatus.WAITING, wait=wait, runnable_at=min(untils) if untils else None
-        )
+        return Transition(RunStatus.WAITING, wait=wait, runnable_at=min(untils) if untils else None)
 
 
 class RunContext:
@@ -250,12 +252,12 @@ class RunContext:
             options: retries, timeout, side effects; defaults to the engine's.
             decode: turns the recorded JSON back into the result type on replay.
         """
-        step_name = name or getattr(fn, "__name__", "step")
+        step_name: str = name or getattr(fn, "__name__", None) or "step"
         full = self.reserve_key(key)
         state = self._state
         recorded = self._recorded(full, step_name)
         if recorded is not None:
-            return _replayed(recorded, decode)
+            return _replayed(recorded, decode)  # type: ignore[no-any-return]
         self._boundary()
         opts = options or state.engine.default_options
         intent = state.last_intent.get(full)
@@ -270,7 +272,8 @@ class RunContext:
             await state.commit(
                 [JournalEntry(state.next_seq(), full, EntryKind.INTENT, step_name, started_at=now)]
             )
-        return await state.engine.execute_step(state, full, step_name, fn, args, kwargs, opts)
+        result: T = await state.engine.execute_step(state, full, step_name, fn, args, kwargs, opts)
+        return result
 
     async def sleep(self, seconds: float, *, key: str | None = None) -> None:
         """A durable timer: the run is evicted and woken by the store when it is due."""
@@ -314,7 +317,11 @@ class RunContext:
         arrived = state.take_signal(signal)
         if arrived is not None:
             entry = JournalEntry(
-                state.next_seq(), full, EntryKind.OUTCOME, name, value=arrived.payload,
+                state.next_seq(),
+                full,
+                EntryKind.OUTCOME,
+                name,
+                value=arrived.payload,
                 finished_at=now,
             )
             await state.commit([entry], consumed=(arrived.signal_id,))
@@ -335,17 +342,20 @@ class RunContext:
                 await state.commit(
                     [
                         JournalEntry(
-                            state.next_seq(), full, EntryKind.OUTCOME, name, ok=False,
-                            value=error_value(error), finished_at=now,
+                            state.next_seq(),
+                            full,
+                            EntryKind.OUTCOME,
+                            name,
+                            ok=False,
+                            value=error_value(error),
+                            finished_at=now,
                         )
                     ]
                 )
                 raise error
         raise state.suspend(Wait(reason, signal, until))
 
-    async def child(
-        self, workflow: str, input: Any = None, *, key: str | None = None  # noqa: A002
-    ) -> Any:
+    async def child(self, workflow: str, input: Any = None, *, key: str | None = None) -> Any:
         """Start a child run of ``workflow`` and wait for its result (durably)."""
         full = self.reserve_key(key)
         state = self._state
@@ -357,9 +367,7 @@ class RunContext:
         child_id = f"{self.run_id}.{full}"
         now = state.engine.clock.now()
         if full not in state.last_intent:
-            new = NewRun(
-                child_id, self.tenant_id, workflow, input, now, parent_run_id=self.run_id
-            )
+            new = NewRun(child_id, self.tenant_id, workflow, input, now, parent_run_id=self.run_id)
             await state.commit(
                 [JournalEntry(state.next_seq(), full, EntryKind.INTENT, name, value=child_id)],
                 children=(new,),
@@ -368,12 +376,15 @@ class RunContext:
         done = state.take_signal(CHILD_SIGNAL + child_id)
         if done is None:
             raise state.suspend(Wait("child", child_id))
-        payload = done.payload or {}
+        payload: dict[str, Any] = done.payload or {}
         ok = payload.get("status") == "completed"
-        value = payload.get("result") if ok else (payload.get("error") or {})
+        value: Any = payload.get("result") if ok else (payload.get("error") or {})
         if not ok and "message" not in value:
-            value = {"type": "ChildRunFailed", "message": f"child run {child_id} ended "
-                     f"{payload.get('status')}", "retryable": False}
+            value = {
+                "type": "ChildRunFailed",
+                "message": f"child run {child_id} ended {payload.get('status')}",
+                "retryable": False,
+            }
         entry = JournalEntry(
             state.next_seq(), full, EntryKind.OUTCOME, name, ok=ok, value=value, finished_at=now
         )
@@ -412,8 +423,12 @@ class RunContext:
         await state.commit(
             [
                 JournalEntry(
-                    state.next_seq(), full, EntryKind.OUTCOME, name,
-                    value=state.engine.to_json(encoded), finished_at=now,
+                    state.next_seq(),
+                    full,
+                    EntryKind.OUTCOME,
+                    name,
+                    value=state.engine.to_json(encoded),
+                    finished_at=now,
                 )
             ]
         )
@@ -446,9 +461,8 @@ async def _run_branches(
             await asyncio.gather(*tasks, return_exceptions=True)
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     for outcome in outcomes:  # control flow (suspend, park, cancel) wins over failures
-        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
-            if not isinstance(outcome, asyncio.CancelledError):
-                raise outcome
+        if isinstance(outcome, RunInterrupt):
+            raise outcome
     results: list[Any] = []
     for i, outcome in enumerate(outcomes):
         if isinstance(outcome, asyncio.CancelledError):
@@ -492,12 +506,3 @@ async def call_step_body(
         return result
     finally:
         _current_step.reset(token)
-
-
-def new_step_info(state: RunState, key: str, name: str, attempt: int) -> StepInfo:
-    """The ``StepInfo`` for one attempt of a step."""
-    run = state.run
-    return StepInfo(
-        run.run_id, run.tenant_id, key, name, idempotency_key(run.tenant_id, run.run_id, key),
-        attempt,
-    )

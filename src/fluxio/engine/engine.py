@@ -13,6 +13,18 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from fluxio.engine.clock import Clock, SystemClock
+from fluxio.engine.context import (
+    CHILD_SIGNAL,
+    RunContext,
+    RunState,
+    StepInfo,
+    as_step_failed,
+    call_step_body,
+    error_value,
+)
+from fluxio.engine.interceptors import ExecuteStepInput, Interceptor, chain
+from fluxio.engine.options import DEFAULT_OPTIONS, StepOptions
 from fluxio.errors import (
     Cancelled,
     LeaseLost,
@@ -21,22 +33,11 @@ from fluxio.errors import (
     RunFailed,
     StepFailed,
     StepTimeout,
+    StoreError,
     Suspend,
     UsageError,
 )
-from fluxio.ids import new_run_id, new_worker_id
-from fluxio.engine.clock import Clock, SystemClock
-from fluxio.engine.context import (
-    CHILD_SIGNAL,
-    RunContext,
-    RunState,
-    as_step_failed,
-    call_step_body,
-    error_value,
-    new_step_info,
-)
-from fluxio.engine.interceptors import ExecuteStepInput, Interceptor, chain
-from fluxio.engine.options import DEFAULT_OPTIONS, StepOptions
+from fluxio.ids import idempotency_key, new_run_id, new_worker_id
 from fluxio.store.base import SIGNAL_CANCEL, Store
 from fluxio.store.records import (
     TERMINAL,
@@ -123,7 +124,7 @@ class Engine:
     async def start(
         self,
         workflow: str | Any,
-        input: Any = None,  # noqa: A002
+        input: Any = None,
         *,
         run_id: str | None = None,
         idempotency_key: str | None = None,
@@ -137,8 +138,13 @@ class Engine:
                 f"no workflow named {name!r}; registered: {', '.join(self.workflows) or 'none'}"
             )
         new = NewRun(
-            run_id or new_run_id(), tenant_id, name, self.to_json(input), self.clock.now(),
-            idempotency_key=idempotency_key, priority=priority,
+            run_id or new_run_id(),
+            tenant_id,
+            name,
+            self.to_json(input),
+            self.clock.now(),
+            idempotency_key=idempotency_key,
+            priority=priority,
         )
         run, _ = await self.store.create_run(new)
         self.wake()
@@ -164,8 +170,11 @@ class Engine:
         if run.status in _CANCELLABLE and idle:
             error = {"type": "Cancelled", "message": reason or "cancelled", "retryable": False}
             run = await self.store.amend(
-                tenant_id, run_id, expect=_CANCELLABLE,
-                transition=Transition(RunStatus.CANCELLED, error=error), now=now,
+                tenant_id,
+                run_id,
+                expect=_CANCELLABLE,
+                transition=Transition(RunStatus.CANCELLED, error=error),
+                now=now,
             )
             await self._notify_parent(run)
             return run
@@ -191,7 +200,9 @@ class Engine:
         """
         run = await self.get(run_id, tenant_id=tenant_id)
         if run.status is not RunStatus.NEEDS_ATTENTION or not run.attention:
-            raise UsageError(f"run {run_id} is {run.status}, not needs_attention; nothing to resolve")
+            raise UsageError(
+                f"run {run_id} is {run.status}, not needs_attention; nothing to resolve"
+            )
         key = str(run.attention["step_key"])
         name = str(run.attention.get("step", ""))
         seq = len(await self.store.read_journal(tenant_id, run_id)) + 1
@@ -205,14 +216,23 @@ class Engine:
         elif action == "fail":
             error = StepFailed(message or "marked failed by an operator", retryable=False)
             entry = JournalEntry(
-                seq, key, EntryKind.OUTCOME, name, ok=False, value=error_value(error),
+                seq,
+                key,
+                EntryKind.OUTCOME,
+                name,
+                ok=False,
+                value=error_value(error),
                 finished_at=now,
             )
         else:
             raise UsageError(f"unknown resolution {action!r}; use retry, complete or fail")
         run = await self.store.amend(
-            tenant_id, run_id, expect=_RESUMABLE, entries=[entry],
-            transition=Transition(RunStatus.PENDING, runnable_at=now), now=now,
+            tenant_id,
+            run_id,
+            expect=_RESUMABLE,
+            entries=[entry],
+            transition=Transition(RunStatus.PENDING, runnable_at=now),
+            now=now,
         )
         self.wake()
         return run
@@ -237,9 +257,7 @@ class Engine:
 
     # -- driving -----------------------------------------------------------------------
 
-    async def run(
-        self, workflow: str | Any, input: Any = None, **start: Any  # noqa: A002
-    ) -> Any:
+    async def run(self, workflow: str | Any, input: Any = None, **start: Any) -> Any:
         """Start a run, drive it in this process until it ends, and return its result."""
         run = await self.start(workflow, input, **start)
         return await self.result(run.run_id, tenant_id=run.tenant_id)
@@ -276,8 +294,11 @@ class Engine:
     async def claim(self, limit: int, run_ids: Sequence[str] = ()) -> list[Claim]:
         """Lease up to ``limit`` runnable runs for this engine's worker id."""
         return await self.store.claim(
-            self.worker_id, limit=limit, lease_seconds=self.lease_seconds,
-            now=self.clock.now(), run_ids=run_ids,
+            self.worker_id,
+            limit=limit,
+            lease_seconds=self.lease_seconds,
+            now=self.clock.now(),
+            run_ids=run_ids,
         )
 
     async def execute(self, claim: Claim) -> Run | None:
@@ -313,15 +334,18 @@ class Engine:
         except Suspend:
             return state.transition_for_waits()
         except Park as park:
-            attention = {"step_key": park.step_key, "reason": park.reason,
-                         "step": state.last_intent[park.step_key].name}
+            attention = {
+                "step_key": park.step_key,
+                "reason": park.reason,
+                "step": state.last_intent[park.step_key].name,
+            }
             return Transition(RunStatus.NEEDS_ATTENTION, attention=attention)
         except Cancelled:
             error = {"type": "Cancelled", "message": "cancelled", "retryable": False}
             return Transition(RunStatus.CANCELLED, error=error)
-        except LeaseLost:
+        except StoreError:  # not the run's fault: leave it to be retried after the lease
             raise
-        except Exception as exc:  # noqa: BLE001 - the run boundary: every failure is recorded
+        except Exception as exc:
             log.debug("run %s failed", run.run_id, exc_info=True)
             return _failed(error_value(as_step_failed(exc)))
         return Transition(RunStatus.COMPLETED, result=self.to_json(result))
@@ -345,7 +369,8 @@ class Engine:
             return
         try:
             await self.signal(
-                run.parent_run_id, CHILD_SIGNAL + run.run_id,
+                run.parent_run_id,
+                CHILD_SIGNAL + run.run_id,
                 {"status": run.status.value, "result": run.result, "error": run.error},
                 tenant_id=run.tenant_id,
             )
@@ -368,21 +393,36 @@ class Engine:
         run = state.run
         started = self.clock.now()
         step_input = ExecuteStepInput(
-            run.run_id, run.tenant_id, run.workflow, key, name, fn, args, kwargs, options,
-            new_step_info(state, key, name, 1).idempotency_key,
+            run.run_id,
+            run.tenant_id,
+            run.workflow,
+            key,
+            name,
+            fn,
+            args,
+            kwargs,
+            options,
+            idempotency_key(run.tenant_id, run.run_id, key),
         )
         try:
             result = await self._execute(step_input)
         except StepFailed as failure:
             if isinstance(failure, StepTimeout) and options.needs_intent:
-                raise Park(key, f"step {key} ({name}) timed out; its side effect may have happened"
-                           ) from failure
+                raise Park(
+                    key, f"step {key} ({name}) timed out; its side effect may have happened"
+                ) from failure
             await state.commit(
                 [
                     JournalEntry(
-                        state.next_seq(), key, EntryKind.OUTCOME, name, ok=False,
-                        value=error_value(failure), attempts=getattr(failure, "attempts", 1),
-                        started_at=started, finished_at=self.clock.now(),
+                        state.next_seq(),
+                        key,
+                        EntryKind.OUTCOME,
+                        name,
+                        ok=False,
+                        value=error_value(failure),
+                        attempts=getattr(failure, "attempts", 1),
+                        started_at=started,
+                        finished_at=self.clock.now(),
                     )
                 ]
             )
@@ -391,8 +431,13 @@ class Engine:
         await state.commit(
             [
                 JournalEntry(
-                    state.next_seq(), key, EntryKind.OUTCOME, name, value=value,
-                    started_at=started, finished_at=self.clock.now(),
+                    state.next_seq(),
+                    key,
+                    EntryKind.OUTCOME,
+                    name,
+                    value=value,
+                    started_at=started,
+                    finished_at=self.clock.now(),
                 )
             ]
         )
@@ -403,21 +448,28 @@ class Engine:
         options = step.options
         policy = options.retry or self.default_options.retry
         attempt = 1
-        state = self.active[step.run_id]
         while True:
-            info = new_step_info(state, step.step_key, step.name, attempt)
+            info = StepInfo(
+                step.run_id,
+                step.tenant_id,
+                step.step_key,
+                step.name,
+                step.idempotency_key,
+                attempt,
+            )
             try:
                 if options.timeout is None:
                     return await call_step_body(info, step.fn, step.args, step.kwargs)
                 async with asyncio.timeout(options.timeout):
                     return await call_step_body(info, step.fn, step.args, step.kwargs)
-            except Exception as exc:  # noqa: BLE001 - step boundary: becomes a recorded failure
-                if isinstance(exc, TimeoutError) and options.timeout is not None:
-                    exc = StepTimeout(
-                        f"step {step.step_key} ({step.name}) exceeded its {options.timeout:g}s "
-                        "timeout", error_type="StepTimeout",
-                    )
+            except Exception as exc:
                 failure = as_step_failed(exc)
+                if isinstance(exc, TimeoutError) and options.timeout is not None:
+                    failure = StepTimeout(
+                        f"step {step.step_key} ({step.name}) exceeded its {options.timeout:g}s "
+                        "timeout",
+                        error_type="StepTimeout",
+                    )
                 failure.attempts = attempt  # type: ignore[attr-defined]
                 if policy is None or not policy.should_retry(failure, attempt):
                     if failure is exc:
@@ -446,7 +498,8 @@ def _failed(error: dict[str, Any]) -> Transition:
 
 def _child_done(run: Run, transition: Transition) -> OutgoingSignal:
     return OutgoingSignal(
-        run.tenant_id, run.parent_run_id or "", CHILD_SIGNAL + run.run_id,
-        {"status": transition.status.value, "result": transition.result,
-         "error": transition.error},
+        run.tenant_id,
+        run.parent_run_id or "",
+        CHILD_SIGNAL + run.run_id,
+        {"status": transition.status.value, "result": transition.result, "error": transition.error},
     )

@@ -38,7 +38,7 @@ Next = Callable[[ExecuteStepInput], Awaitable[Any]]
 class Interceptor(Protocol):
     """Wraps the execution of every step."""
 
-    async def execute_step(self, input: ExecuteStepInput, next: Next) -> Any:  # noqa: A002
+    async def execute_step(self, input: ExecuteStepInput, next: Next) -> Any:
         """Run the step by awaiting ``next(input)``, or decide not to."""
         ...
 
@@ -52,7 +52,7 @@ def chain(interceptors: Sequence[Interceptor], terminal: Next) -> Next:
 
 
 def _bind(interceptor: Interceptor, nxt: Next) -> Next:
-    async def call(input: ExecuteStepInput) -> Any:  # noqa: A002
+    async def call(input: ExecuteStepInput) -> Any:
         return await interceptor.execute_step(input, nxt)
 
     return call

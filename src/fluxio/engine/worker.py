@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from fluxio.engine.engine import Engine
 from fluxio.errors import StoreError
@@ -96,7 +97,7 @@ class Worker:
         try:
             await self.engine.execute(claim)
             self.executed += 1
-        except Exception:  # noqa: BLE001 - worker boundary: the lease expires and it is retried
+        except Exception:
             log.exception("run %s: execution failed outside run code", claim.run.run_id)
 
     async def _ended(self, tenant_id: str, run_id: str) -> bool:
@@ -104,23 +105,20 @@ class Worker:
         return run is None or run.status in TERMINAL
 
     async def _sleep(self, wake: asyncio.Event, stop: asyncio.Event | None) -> None:
-        waiters = [asyncio.ensure_future(wake.wait())]
-        if stop is not None:
-            waiters.append(asyncio.ensure_future(stop.wait()))
-        await self._first(waiters)
+        await self._first(wake, stop, [])
 
     async def _wait_any(self, wake: asyncio.Event, stop: asyncio.Event | None) -> None:
-        waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(wake.wait())]
-        if stop is not None:
-            waiters.append(asyncio.ensure_future(stop.wait()))
-        await self._first(waiters, extra=list(self._tasks))
+        await self._first(wake, stop, list(self._tasks))
 
     async def _first(
-        self, waiters: list[asyncio.Future[object]], extra: list[asyncio.Task[None]] | None = None
+        self, wake: asyncio.Event, stop: asyncio.Event | None, extra: list[asyncio.Task[None]]
     ) -> None:
+        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(wake.wait())]
+        if stop is not None:
+            waiters.append(asyncio.ensure_future(stop.wait()))
         try:
             await asyncio.wait(
-                [*waiters, *(extra or [])],
+                [*waiters, *extra],
                 timeout=self.poll_interval,
                 return_when=asyncio.FIRST_COMPLETED,
             )
@@ -138,8 +136,10 @@ class Worker:
                 continue
             try:
                 beat = await engine.store.heartbeat(
-                    engine.worker_id, [s.lease for s in states],
-                    lease_seconds=engine.lease_seconds, now=engine.clock.now(),
+                    engine.worker_id,
+                    [s.lease for s in states],
+                    lease_seconds=engine.lease_seconds,
+                    now=engine.clock.now(),
                 )
             except StoreError as exc:
                 log.warning("heartbeat failed: %s", exc)

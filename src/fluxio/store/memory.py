@@ -32,10 +32,11 @@ class MemoryStore:
     def __init__(self) -> None:
         self._runs: dict[tuple[str, str], Run] = {}
         self._by_key: dict[tuple[str, str], str] = {}
-        self._journals: dict[str, list[JournalEntry]] = {}
-        self._signals: dict[str, list[Signal]] = {}
+        # Keyed like runs, by (tenant_id, run_id): a run id is only unique within its tenant.
+        self._journals: dict[tuple[str, str], list[JournalEntry]] = {}
+        self._signals: dict[tuple[str, str], list[Signal]] = {}
         self._signal_seq = 0
-        self._outcome_keys: dict[str, set[str]] = {}
+        self._outcome_keys: dict[tuple[str, str], set[str]] = {}
 
     async def create_run(self, new: NewRun) -> tuple[Run, bool]:
         existing = self._runs.get((new.tenant_id, new.run_id))
@@ -60,9 +61,10 @@ class MemoryStore:
         self._runs[(new.tenant_id, new.run_id)] = run
         if new.idempotency_key is not None:
             self._by_key[(new.tenant_id, new.idempotency_key)] = new.run_id
-        self._journals[new.run_id] = []
-        self._outcome_keys[new.run_id] = set()
-        self._signals[new.run_id] = []
+        key = (new.tenant_id, new.run_id)
+        self._journals[key] = []
+        self._outcome_keys[key] = set()
+        self._signals[key] = []
         return run, True
 
     async def get_run(self, tenant_id: str, run_id: str) -> Run | None:
@@ -82,9 +84,7 @@ class MemoryStore:
         return runs[: query.limit]
 
     async def read_journal(self, tenant_id: str, run_id: str) -> list[JournalEntry]:
-        if (tenant_id, run_id) not in self._runs:
-            return []
-        return list(self._journals[run_id])
+        return list(self._journals.get((tenant_id, run_id), ()))
 
     async def claim(
         self,
@@ -115,15 +115,14 @@ class MemoryStore:
                 lease_expires_at=now + lease_seconds,
                 updated_at=now,
             )
-            self._runs[(run.tenant_id, run.run_id)] = claimed
-            lease = Lease(run.run_id, run.tenant_id, worker_id, claimed.epoch, now + lease_seconds)
+            key = (run.tenant_id, run.run_id)
+            self._runs[key] = claimed
+            mark = max((s.signal_id for s in self._signals[key]), default=0)
+            lease = Lease(
+                run.run_id, run.tenant_id, worker_id, claimed.epoch, now + lease_seconds, mark
+            )
             claims.append(
-                Claim(
-                    claimed,
-                    lease,
-                    tuple(self._journals[run.run_id]),
-                    tuple(self._signals[run.run_id]),
-                )
+                Claim(claimed, lease, tuple(self._journals[key]), tuple(self._signals[key]))
             )
         return claims
 
@@ -139,34 +138,40 @@ class MemoryStore:
             self._runs[(run.tenant_id, run.run_id)] = dataclasses.replace(
                 run, lease_expires_at=now + lease_seconds
             )
-            if any(s.name == SIGNAL_CANCEL for s in self._signals[run.run_id]):
+            if any(s.name == SIGNAL_CANCEL for s in self._signals[(run.tenant_id, run.run_id)]):
                 cancel.add(run.run_id)
         return Heartbeat(frozenset(lost), frozenset(cancel))
 
     async def commit(self, commit: Commit) -> None:
         lease = commit.lease
-        run = self._runs.get((lease.tenant_id, lease.run_id))
+        key = (lease.tenant_id, lease.run_id)
+        run = self._runs.get(key)
         if run is None or run.epoch != lease.epoch or run.lease_owner != lease.worker_id:
             raise LeaseLost(f"run {lease.run_id}: lease epoch {lease.epoch} was taken over")
-        self._check_entries(run.run_id, commit.entries)
+        self._check_entries(key, commit.entries)
         for child in commit.children:
             await self.create_run(child)
-        self._append(run.run_id, commit.entries)
+        self._append(key, commit.entries)
         if commit.consumed:
             gone = set(commit.consumed)
-            self._signals[run.run_id] = [
-                s for s in self._signals[run.run_id] if s.signal_id not in gone
-            ]
+            self._signals[key] = [s for s in self._signals[key] if s.signal_id not in gone]
         if commit.transition is not None:
-            self._runs[(run.tenant_id, run.run_id)] = _apply(run, commit.transition, commit.now)
+            run = _apply(run, commit.transition, commit.now)
+            late = any(s.signal_id > lease.signal_mark for s in self._signals[key])
+            if run.status is RunStatus.WAITING and late:  # arrived mid-execution: wake again
+                run = dataclasses.replace(run, runnable_at=commit.now)
+            self._runs[key] = run
         for out in commit.signals:
             target = self._runs.get((out.tenant_id, out.run_id))
             if target is not None and target.status not in TERMINAL:
-                await self.send_signal(out.tenant_id, out.run_id, out.name, out.payload, now=commit.now)
+                await self.send_signal(
+                    out.tenant_id, out.run_id, out.name, out.payload, now=commit.now
+                )
 
-    def _check_entries(self, run_id: str, entries: Sequence[JournalEntry]) -> None:
-        journal = self._journals[run_id]
-        done = self._outcome_keys[run_id]
+    def _check_entries(self, key: tuple[str, str], entries: Sequence[JournalEntry]) -> None:
+        run_id = key[1]
+        journal = self._journals[key]
+        done = self._outcome_keys[key]
         expected = len(journal) + 1
         fresh: set[str] = set()
         for entry in entries:
@@ -180,11 +185,9 @@ class MemoryStore:
                     )
                 fresh.add(entry.step_key)
 
-    def _append(self, run_id: str, entries: Sequence[JournalEntry]) -> None:
-        self._journals[run_id].extend(entries)
-        self._outcome_keys[run_id].update(
-            e.step_key for e in entries if e.kind is EntryKind.OUTCOME
-        )
+    def _append(self, key: tuple[str, str], entries: Sequence[JournalEntry]) -> None:
+        self._journals[key].extend(entries)
+        self._outcome_keys[key].update(e.step_key for e in entries if e.kind is EntryKind.OUTCOME)
 
     async def send_signal(
         self, tenant_id: str, run_id: str, name: str, payload: object, *, now: float
@@ -195,7 +198,7 @@ class MemoryStore:
         if run.status in TERMINAL:
             raise UsageError(f"run {run_id} is already {run.status}; it takes no more signals")
         self._signal_seq += 1
-        self._signals[run_id].append(Signal(self._signal_seq, name, payload, now))
+        self._signals[(tenant_id, run_id)].append(Signal(self._signal_seq, name, payload, now))
         if run.status is RunStatus.WAITING:
             run = dataclasses.replace(run, runnable_at=now, updated_at=now)
             self._runs[(tenant_id, run_id)] = run
@@ -221,8 +224,8 @@ class MemoryStore:
                 f"run {run_id} is {state}; this needs it "
                 f"{' or '.join(sorted(s.value for s in expect))}"
             )
-        self._check_entries(run_id, entries)
-        self._append(run_id, entries)
+        self._check_entries((tenant_id, run_id), entries)
+        self._append((tenant_id, run_id), entries)
         run = _apply(run, transition, now)
         self._runs[(tenant_id, run_id)] = run
         return run

@@ -134,6 +134,8 @@ class Lease:
     worker_id: str
     epoch: int
     expires_at: float
+    signal_mark: int = 0
+    """The highest signal id the claim delivered; a signal above it arrived mid-execution."""
 
 
 @dataclass(frozen=True, slots=True)

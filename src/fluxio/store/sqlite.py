@@ -106,12 +106,15 @@ class SQLiteStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False,
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
                 timeout=self._busy_timeout,
             )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from exc
         try:
+            self._schema_of(conn)  # refuse foreign or newer files before changing anything
             conn.execute("PRAGMA journal_mode=WAL").fetchone()
             conn.execute(f"PRAGMA synchronous={self.durability.upper()}")
             conn.execute("PRAGMA foreign_keys=ON")
@@ -124,7 +127,8 @@ class SQLiteStore:
             raise
         return conn
 
-    def _migrate(self, conn: sqlite3.Connection) -> None:
+    def _schema_of(self, conn: sqlite3.Connection) -> int:
+        """The file's fluxio schema version (0 if empty); refuses foreign and newer files."""
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if tables and "fluxio_meta" not in tables:
             raise IncompatibleDatabase(
@@ -144,11 +148,18 @@ class SQLiteStore:
                 f"knows versions up to {LATEST}. Upgrade fluxio (pip install -U fluxio); the "
                 "database was not touched."
             )
-        pending = [m for m in MIGRATIONS if m.version > version]
-        if not pending:
+        return version
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        if self._schema_of(conn) >= LATEST:
             return
         conn.execute("BEGIN IMMEDIATE")
         try:
+            version = self._schema_of(conn)  # again under the write lock: another may have won
+            pending = [m for m in MIGRATIONS if m.version > version]
+            if not pending:
+                conn.execute("ROLLBACK")
+                return
             if version == 0:
                 conn.execute(
                     "CREATE TABLE IF NOT EXISTS fluxio_meta "
@@ -208,24 +219,9 @@ class SQLiteStore:
     def _flush(self) -> None:
         self._flush_scheduled = False
         batch, self._pending = self._pending, []
-        cur = self._conn.cursor()
-        single = len(batch) == 1
-        results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         try:
-            cur.execute("BEGIN IMMEDIATE")
-            for op, future in batch:
-                if single:
-                    results.append((future, op(cur), None))
-                    continue
-                cur.execute("SAVEPOINT op")
-                try:
-                    results.append((future, op(cur), None))
-                except (StoreError, UsageError, sqlite3.IntegrityError) as exc:
-                    cur.execute("ROLLBACK TO op")
-                    results.append((future, None, exc))
-                cur.execute("RELEASE op")
-            cur.execute("COMMIT")
-        except (StoreError, UsageError, sqlite3.Error) as exc:
+            results = self._apply(batch)
+        except Exception as exc:  # noqa: BLE001 - store boundary: every waiter gets the error
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             error = self._translate(exc, "commit") if isinstance(exc, sqlite3.Error) else exc
@@ -233,15 +229,35 @@ class SQLiteStore:
                 if not future.done():
                     future.set_exception(error)
             return
-        for future, value, error in results:
+        for future, value, failure in results:
             if future.done():
                 continue
-            if error is None:
+            if failure is None:
                 future.set_result(value)
-            elif isinstance(error, sqlite3.IntegrityError):
-                future.set_exception(StoreError(f"write refused by the database: {error}"))
             else:
-                future.set_exception(error)
+                future.set_exception(failure)
+
+    def _apply(
+        self, batch: list[tuple[Op, asyncio.Future[Any]]]
+    ) -> list[tuple[asyncio.Future[Any], Any, Exception | None]]:
+        """One transaction for the whole batch; a failing op rolls back only its savepoint."""
+        cur = self._conn.cursor()
+        results: list[tuple[asyncio.Future[Any], Any, Exception | None]] = []
+        cur.execute("BEGIN IMMEDIATE")
+        if len(batch) == 1:
+            op, future = batch[0]
+            results.append((future, op(cur), None))
+        else:
+            for op, future in batch:
+                cur.execute("SAVEPOINT op")
+                try:
+                    results.append((future, op(cur), None))
+                except (StoreError, UsageError, sqlite3.IntegrityError) as exc:
+                    cur.execute("ROLLBACK TO op")
+                    results.append((future, None, _refused(exc)))
+                cur.execute("RELEASE op")
+        cur.execute("COMMIT")
+        return results
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         try:
@@ -325,12 +341,14 @@ class SQLiteStore:
                     (epoch, worker_id, expires, now, run.tenant_id, run.run_id),
                 )
                 claimed = _replace_lease(run, epoch, worker_id, expires, now)
+                signals = tuple(_signals(cur, run.tenant_id, run.run_id))
+                mark = max((s.signal_id for s in signals), default=0)
                 claims.append(
                     Claim(
                         claimed,
-                        Lease(run.run_id, run.tenant_id, worker_id, epoch, expires),
+                        Lease(run.run_id, run.tenant_id, worker_id, epoch, expires, mark),
                         tuple(_journal(cur, run.tenant_id, run.run_id)),
-                        tuple(_signals(cur, run.tenant_id, run.run_id)),
+                        signals,
                     )
                 )
             return claims
@@ -419,6 +437,12 @@ class SQLiteStore:
         await self.close()
 
 
+def _refused(exc: Exception) -> Exception:
+    if isinstance(exc, sqlite3.IntegrityError):
+        return StoreError(f"write refused by the database: {exc}")
+    return exc
+
+
 # -- statements -----------------------------------------------------------------------------
 
 
@@ -428,52 +452,100 @@ def _insert_run(cur: sqlite3.Cursor, new: NewRun) -> bool:
         "parent_run_id, idempotency_key, runnable_at, priority) "
         "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (
-            new.run_id, new.tenant_id, new.workflow, _dump(new.input), new.created_at,
-            new.created_at, new.parent_run_id, new.idempotency_key, new.created_at, new.priority,
+            new.run_id,
+            new.tenant_id,
+            new.workflow,
+            _dump(new.input),
+            new.created_at,
+            new.created_at,
+            new.parent_run_id,
+            new.idempotency_key,
+            new.created_at,
+            new.priority,
         ),
     )
     return cur.rowcount == 1
 
 
+_INSERT_ENTRY = (
+    "INSERT INTO journal (tenant_id, run_id, seq, step_key, kind, name, ok, value, attempts, "
+    "started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_ENTRY_FENCED = (
+    "INSERT INTO journal (tenant_id, run_id, seq, step_key, kind, name, ok, value, attempts, "
+    "started_at, finished_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM "
+    "runs WHERE tenant_id=? AND run_id=? AND epoch=? AND lease_owner=?)"
+)
+
+
 def _apply_commit(cur: sqlite3.Cursor, commit: Commit) -> None:
+    """Apply a lease holder's commit; the first write doubles as the fencing check."""
     lease = commit.lease
-    row = cur.execute(
-        "SELECT epoch, lease_owner FROM runs WHERE tenant_id=? AND run_id=?",
-        (lease.tenant_id, lease.run_id),
-    ).fetchone()
-    if row is None or row[0] != lease.epoch or row[1] != lease.worker_id:
-        raise LeaseLost(f"run {lease.run_id}: lease epoch {lease.epoch} was taken over")
-    _insert_entries(cur, lease.tenant_id, lease.run_id, commit.entries)
+    fence = (lease.tenant_id, lease.run_id, lease.epoch, lease.worker_id)
+    entries = commit.entries
+    if entries:
+        first = _entry_row(lease.tenant_id, lease.run_id, entries[0])
+        if cur.execute(_INSERT_ENTRY_FENCED, first + fence).rowcount == 0:
+            raise _lost(lease)
+        _insert_entries(cur, lease.tenant_id, lease.run_id, entries[1:])
+    elif not cur.execute(
+        "SELECT 1 FROM runs WHERE tenant_id=? AND run_id=? AND epoch=? AND lease_owner=?", fence
+    ).fetchone():
+        raise _lost(lease)
     if commit.consumed:
-        cur.executemany(
-            "DELETE FROM signals WHERE signal_id=?", [(sid,) for sid in commit.consumed]
+        cur.executemany(  # only this run's own signals: an id from elsewhere consumes nothing
+            "DELETE FROM signals WHERE signal_id=? AND tenant_id=? AND run_id=?",
+            [(sid, lease.tenant_id, lease.run_id) for sid in commit.consumed],
         )
     for child in commit.children:
         _insert_run(cur, child)
     if commit.transition is not None:
         _update_run(cur, lease.tenant_id, lease.run_id, commit.transition, commit.now)
+        if commit.transition.status is RunStatus.WAITING:
+            _wake_on_late_signals(cur, lease, commit.now)
     for out in commit.signals:
         target = _get(cur, out.tenant_id, out.run_id)
         if target is not None and target.status not in TERMINAL:
             _insert_signal(cur, out, commit.now)
 
 
+def _wake_on_late_signals(cur: sqlite3.Cursor, lease: Lease, now: float) -> None:
+    """A signal sent while this lease held the run would be lost by going to sleep: wake it."""
+    cur.execute(
+        "UPDATE runs SET runnable_at=? WHERE tenant_id=? AND run_id=? AND EXISTS (SELECT 1 "
+        "FROM signals WHERE tenant_id=? AND run_id=? AND signal_id>?)",
+        (now, lease.tenant_id, lease.run_id, lease.tenant_id, lease.run_id, lease.signal_mark),
+    )
+
+
+def _lost(lease: Lease) -> LeaseLost:
+    return LeaseLost(
+        f"run {lease.run_id}: this worker's lease (epoch {lease.epoch}) was taken over by "
+        "another worker; its write was refused"
+    )
+
+
+def _entry_row(tenant_id: str, run_id: str, e: JournalEntry) -> tuple[Any, ...]:
+    return (
+        tenant_id,
+        run_id,
+        e.seq,
+        e.step_key,
+        e.kind.value,
+        e.name,
+        int(e.ok),
+        _dump(e.value),
+        e.attempts,
+        e.started_at,
+        e.finished_at,
+    )
+
+
 def _insert_entries(
     cur: sqlite3.Cursor, tenant_id: str, run_id: str, entries: Sequence[JournalEntry]
 ) -> None:
-    if not entries:
-        return
-    cur.executemany(
-        "INSERT INTO journal (tenant_id, run_id, seq, step_key, kind, name, ok, value, attempts, "
-        "started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                tenant_id, run_id, e.seq, e.step_key, e.kind.value, e.name, int(e.ok),
-                _dump(e.value), e.attempts, e.started_at, e.finished_at,
-            )
-            for e in entries
-        ],
-    )
+    if entries:
+        cur.executemany(_INSERT_ENTRY, [_entry_row(tenant_id, run_id, e) for e in entries])
 
 
 def _insert_signal(cur: sqlite3.Cursor, out: OutgoingSignal, now: float) -> None:
@@ -498,8 +570,15 @@ def _update_run(
         f"updated_at=?{'' if holds else ', lease_owner=NULL, lease_expires_at=NULL'} "
         "WHERE tenant_id=? AND run_id=?",
         (
-            t.status.value, _dump(wait), _dump(t.result), _dump(t.error), _dump(t.attention),
-            None if t.status in TERMINAL else t.runnable_at, now, tenant_id, run_id,
+            t.status.value,
+            _dump(wait),
+            _dump(t.result),
+            _dump(t.error),
+            _dump(t.attention),
+            None if t.status in TERMINAL else t.runnable_at,
+            now,
+            tenant_id,
+            run_id,
         ),
     )
 
@@ -535,11 +614,24 @@ def _signals(cur: sqlite3.Cursor, tenant_id: str, run_id: str) -> list[Signal]:
 def _run(row: Sequence[Any]) -> Run:
     wait = _load(row[9])
     return Run(
-        run_id=row[0], tenant_id=row[1], workflow=row[2], input=_load(row[3]),
-        status=RunStatus(row[4]), created_at=row[5], updated_at=row[6], parent_run_id=row[7],
-        idempotency_key=row[8], wait=Wait(*wait) if wait else None, result=_load(row[10]),
-        error=_load(row[11]), attention=_load(row[12]), epoch=row[13], lease_owner=row[14],
-        lease_expires_at=row[15], runnable_at=row[16], priority=row[17],
+        run_id=row[0],
+        tenant_id=row[1],
+        workflow=row[2],
+        input=_load(row[3]),
+        status=RunStatus(row[4]),
+        created_at=row[5],
+        updated_at=row[6],
+        parent_run_id=row[7],
+        idempotency_key=row[8],
+        wait=Wait(*wait) if wait else None,
+        result=_load(row[10]),
+        error=_load(row[11]),
+        attention=_load(row[12]),
+        epoch=row[13],
+        lease_owner=row[14],
+        lease_expires_at=row[15],
+        runnable_at=row[16],
+        priority=row[17],
     )
 
 

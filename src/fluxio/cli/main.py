@@ -1,0 +1,61 @@
+"""The ``fluxio`` command: global options, and the commands assembled from ``commands/``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from fluxio.cli.commands import control, db, demo, run, runs, worker
+from fluxio.cli.settings import ENV_DB, Settings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="fluxio",
+    help="fluxio: durable workflows and agents on an embedded SQLite database.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def options(
+    ctx: typer.Context,
+    db_url: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar=ENV_DB,
+            show_envvar=True,
+            help="Database: a file path or sqlite:///path (default ./.fluxio/fluxio.db).",
+        ),
+    ] = None,
+    tenant: Annotated[str, typer.Option("--tenant", help="The tenant to act in.")] = "default",
+) -> None:
+    """Global options, given before the command: fluxio --db my.db runs list."""
+    ctx.obj = Settings(db=db_url, tenant=tenant)
+
+
+app.command("run")(run.run)
+app.command("validate")(run.validate)
+app.command("graph")(run.graph)
+app.add_typer(runs.app, name="runs")
+app.command("signal")(control.signal)
+app.command("approve")(control.approve)
+app.command("reject")(control.reject)
+app.command("resolve")(control.resolve)
+app.command("cancel")(control.cancel)
+app.command("worker")(worker.worker)
+app.command("demo")(demo.demo)
+app.add_typer(db.app, name="db")
+
+
+def main() -> None:
+    """Entry point of the ``fluxio`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Where the CLI keeps its data: the database URL, the tenant, and the workflow catalog."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from fluxio.errors import UsageError
+
+__all__ = ["DEFAULT_DB", "ENV_DB", "Settings", "database_path"]
+
+ENV_DB = "FLUXIO_DATABASE_URL"
+DEFAULT_DB = Path(".fluxio") / "fluxio.db"
+
+
+def database_path(url: str) -> Path:
+    """The SQLite file a ``--db`` value names: ``sqlite:///path`` or a plain path.
+
+    Raises:
+        UsageError: a PostgreSQL URL (not available yet) or another scheme.
+    """
+    text = url.strip()
+    if not text:
+        raise UsageError("the database URL is empty; give a file path or sqlite:///path")
+    if text.startswith(("postgresql://", "postgres://", "postgresql+")):
+        raise UsageError(
+            f"{_redact(text)}: PostgreSQL support arrives with the PostgreSQL store; for now "
+            "use the embedded SQLite database (a file path or sqlite:///path)."
+        )
+    if text.startswith("sqlite://"):
+        rest = text.removeprefix("sqlite://")
+        if not rest.startswith("/") or rest == "/":
+            raise UsageError(
+                f"{text!r} is not a SQLite URL; write sqlite:///relative/path.db or "
+                "sqlite:////absolute/path.db"
+            )
+        return Path(rest[1:])
+    if "://" in text:
+        scheme = text.split("://", 1)[0]
+        raise UsageError(
+            f"unknown database scheme {scheme!r}; use a file path or sqlite:///path "
+            "(postgresql:// arrives with the PostgreSQL store)"
+        )
+    return Path(text)
+
+
+def _redact(url: str) -> str:
+    """A URL with any password removed, safe to print."""
+    scheme, _, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.split("@", 1)[1]
+    return f"{scheme}://{rest}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Global CLI options, resolved lazily so that a bad value fails inside a command.
+
+    Args:
+        db: the ``--db`` value, or ``None`` for ``$FLUXIO_DATABASE_URL`` or the default file.
+        tenant: the tenant every command acts in.
+    """
+
+    db: str | None = None
+    tenant: str = "default"
+
+    @property
+    def explicit_db(self) -> str | None:
+        """The database the user named (option or environment), if any."""
+        return self.db or os.environ.get(ENV_DB) or None
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite database file."""
+        named = self.explicit_db
+        return database_path(named) if named else DEFAULT_DB
+
+    @property
+    def catalog_path(self) -> Path:
+        """``catalog.json`` next to the database: workflow name -> definition files."""
+        return self.db_path.parent / "catalog.json"
+
+    def command(self, *args: str) -> str:
+        """A ``fluxio`` command line that reaches the same database and tenant."""
+        parts = ["fluxio"]
+        if self.db is not None:
+            parts += ["--db", shlex.quote(self.db)]
+        if self.tenant != "default":
+            parts += ["--tenant", shlex.quote(self.tenant)]
+        return " ".join([*parts, *args])

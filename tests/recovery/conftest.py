@@ -1,0 +1,40 @@
+"""Fixtures for the recovery tests: a pool of worker subprocesses, always killed at teardown."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from recovery_harness import WorkerPool
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def pool(tmp_path: Path) -> AsyncIterator[WorkerPool]:
+    """A database, a ledger and the worker processes of one test; all killed at teardown."""
+    workers = WorkerPool(tmp_path)
+    try:
+        yield workers
+    finally:
+        await workers.close()
+
+
+@pytest.fixture
+def chaos_scale() -> int:
+    """How much heavier than CI size to make the chaos tests (``FLUXIO_CHAOS_SCALE``)."""
+    return max(1, int(os.environ.get("FLUXIO_CHAOS_SCALE", "1")))
+
+
+@pytest.fixture
+def rng() -> random.Random:
+    """A seeded random source; the seed is printed so a failing run can be replayed."""
+    seed = int(os.environ.get("FLUXIO_CHAOS_SEED", random.randrange(1_000_000)))
+    print(f"FLUXIO_CHAOS_SEED={seed}")
+    return random.Random(seed)
