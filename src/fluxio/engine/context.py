@@ -367,7 +367,14 @@ class RunContext:
         child_id = f"{self.run_id}.{full}"
         now = state.engine.clock.now()
         if full not in state.last_intent:
-            new = NewRun(child_id, self.tenant_id, workflow, input, now, parent_run_id=self.run_id)
+            new = NewRun(
+                child_id,
+                self.tenant_id,
+                workflow,
+                state.engine.to_json(input),
+                now,
+                parent_run_id=self.run_id,
+            )
             await state.commit(
                 [JournalEntry(state.next_seq(), full, EntryKind.INTENT, name, value=child_id)],
                 children=(new,),
@@ -451,14 +458,11 @@ async def _run_branches(
         async with limit:
             return await branches[i](sub)
 
+    if not branches:
+        return []
     tasks = [asyncio.ensure_future(branch(i)) for i in range(len(branches))]
     if policy == "fail_fast":
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        failed = next((t for t in tasks if t.done() and t.exception() is not None), None)
-        if failed is not None and isinstance(failed.exception(), StepFailed):
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await _cancel_on_first_failure(tasks)
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     for outcome in outcomes:  # control flow (suspend, park, cancel) wins over failures
         if isinstance(outcome, RunInterrupt):
@@ -474,6 +478,15 @@ async def _run_branches(
         else:
             results.append(outcome)
     return results
+
+
+async def _cancel_on_first_failure(tasks: Sequence[asyncio.Future[Any]]) -> None:
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    failed = next((t for t in tasks if t.done() and t.exception() is not None), None)
+    if failed is not None and isinstance(failed.exception(), StepFailed):
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _replayed(entry: JournalEntry, decode: Callable[[Any], Any] | None) -> Any:

@@ -330,7 +330,7 @@ class Engine:
         try:
             if state.cancel_requested:
                 raise Cancelled(run.run_id)
-            result = await fn(RunContext(state), run.input)
+            result = self.to_json(await fn(RunContext(state), run.input))
         except Suspend:
             return state.transition_for_waits()
         except Park as park:
@@ -348,7 +348,7 @@ class Engine:
         except Exception as exc:
             log.debug("run %s failed", run.run_id, exc_info=True)
             return _failed(error_value(as_step_failed(exc)))
-        return Transition(RunStatus.COMPLETED, result=self.to_json(result))
+        return Transition(RunStatus.COMPLETED, result=result)
 
     async def _finish(self, state: RunState, transition: Transition) -> None:
         run = state.run
@@ -484,12 +484,18 @@ class Engine:
         if value is None or type(value) in (str, int, float, bool):
             return value
         try:
-            return to_jsonable_python(value)
+            return to_jsonable_python(value, fallback=_encode_extra)
         except Exception as exc:
             raise UsageError(
                 f"step results and run inputs must be JSON-serializable; got "
                 f"{type(value).__name__}: {exc}"
             ) from exc
+
+
+def _encode_extra(value: Any) -> Any:
+    if isinstance(value, StepFailed):  # e.g. inside a best-effort BranchError
+        return error_value(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-serializable")
 
 
 def _failed(error: dict[str, Any]) -> Transition:
