@@ -553,3 +553,18 @@ async def test_step_keys_must_be_unique_in_a_scope(store: Store) -> None:
     engine = Engine(store, workflows={"wf": wf})
     with pytest.raises(RunFailed, match="used twice"):
         await engine.run("wf")
+
+
+async def test_worker_leaves_runs_of_workflows_it_does_not_know(store: Store) -> None:
+    async def mine(ctx: RunContext, _: Any) -> str:
+        return "mine"
+
+    async def theirs(ctx: RunContext, _: Any) -> str:
+        return "theirs"
+
+    here = Engine(store, workflows={"mine": mine})
+    there = Engine(store, workflows={"theirs": theirs})
+    other = await there.start("theirs")
+    await here.drive()
+    assert (await here.get(other.run_id)).status is RunStatus.PENDING
+    assert await there.result(other.run_id) == "theirs"

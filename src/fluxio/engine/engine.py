@@ -292,13 +292,19 @@ class Engine:
         return self._wakeup
 
     async def claim(self, limit: int, run_ids: Sequence[str] = ()) -> list[Claim]:
-        """Lease up to ``limit`` runnable runs for this engine's worker id."""
+        """Lease up to ``limit`` runnable runs of the workflows this engine knows.
+
+        Runs of workflows registered elsewhere are left for the workers that know them.
+        """
+        if not self._workflows:
+            return []
         return await self.store.claim(
             self.worker_id,
             limit=limit,
             lease_seconds=self.lease_seconds,
             now=self.clock.now(),
             run_ids=run_ids,
+            workflows=tuple(self._workflows),
         )
 
     async def execute(self, claim: Claim) -> Run | None:

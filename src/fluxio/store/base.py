@@ -60,10 +60,13 @@ class Store(Protocol):
         lease_seconds: float,
         now: float,
         run_ids: Sequence[str] = (),
+        workflows: Sequence[str] = (),
     ) -> list[Claim]:
-        """Lease up to ``limit`` runnable runs (optionally only these ids), bumping each epoch.
+        """Lease up to ``limit`` runnable runs, bumping each epoch.
 
-        Runnable: not terminal, ``runnable_at <= now``, and no live lease.
+        Runnable: not terminal, ``runnable_at <= now``, and no live lease. ``run_ids`` and
+        ``workflows``, when given, restrict the claim to those runs and workflow names (a worker
+        only takes runs it knows how to execute).
         """
         ...
 

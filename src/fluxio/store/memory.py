@@ -94,8 +94,9 @@ class MemoryStore:
         lease_seconds: float,
         now: float,
         run_ids: Sequence[str] = (),
+        workflows: Sequence[str] = (),
     ) -> list[Claim]:
-        wanted = set(run_ids)
+        wanted, known = set(run_ids), set(workflows)
         ready = [
             r
             for r in self._runs.values()
@@ -104,6 +105,7 @@ class MemoryStore:
             and r.runnable_at <= now
             and (r.lease_expires_at is None or r.lease_expires_at < now)
             and (not wanted or r.run_id in wanted)
+            and (not known or r.workflow in known)
         ]
         ready.sort(key=lambda r: (-r.priority, r.runnable_at or 0.0, r.run_id))
         claims = []

@@ -319,14 +319,17 @@ class SQLiteStore:
         lease_seconds: float,
         now: float,
         run_ids: Sequence[str] = (),
+        workflows: Sequence[str] = (),
     ) -> list[Claim]:
         def op(cur: sqlite3.Cursor) -> list[Claim]:
             only = f" AND run_id IN ({','.join('?' * len(run_ids))})" if run_ids else ""
+            if workflows:
+                only += f" AND workflow IN ({','.join('?' * len(workflows))})"
             rows = cur.execute(
                 f"SELECT {_RUN_COLUMNS} FROM runs WHERE runnable_at <= ? AND "
                 "(lease_expires_at IS NULL OR lease_expires_at < ?)"
                 f"{only} ORDER BY priority DESC, runnable_at, run_id LIMIT ?",
-                (now, now, *run_ids, limit),
+                (now, now, *run_ids, *workflows, limit),
             ).fetchall()
             claims = []
             expires = now + lease_seconds

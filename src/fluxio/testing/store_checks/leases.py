@@ -69,6 +69,15 @@ async def check_claim_only_the_listed_run_ids(store: Store) -> None:
     ensure(got == ["a", "c"], f"claim(run_ids=[c, a]) must lease only a and c, got {got}")
 
 
+async def check_claim_only_the_listed_workflows(store: Store) -> None:
+    """With ``workflows``, a claim leases only runs of those workflow names."""
+    await store.create_run(NewRun("x", "default", "known", None, T0))
+    await store.create_run(NewRun("y", "default", "other", None, T0))
+    claims = await store.claim("w1", limit=10, lease_seconds=LEASE, now=T0, workflows=["known"])
+    got = [c.run.run_id for c in claims]
+    ensure(got == ["x"], f"claim(workflows=[known]) must lease only run x, got {got}")
+
+
 async def check_claim_grants_a_lease_with_a_new_epoch(store: Store) -> None:
     """A claim bumps the epoch and records the worker and expiry on the lease and the run."""
     claim = await started(store, "r1", worker="w1")
@@ -222,6 +231,7 @@ LEASE_CHECKS = (
     check_claim_takes_at_most_limit,
     check_claim_waits_for_runnable_at,
     check_claim_only_the_listed_run_ids,
+    check_claim_only_the_listed_workflows,
     check_claim_grants_a_lease_with_a_new_epoch,
     check_a_live_lease_blocks_other_claims,
     check_terminal_runs_are_never_claimed,
