@@ -7,7 +7,7 @@ The DSL is pure and may not import the engine, so it names what it needs as a pr
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, overload
 
 from fluxio.dsl.options import StepOptions
 
@@ -38,6 +38,30 @@ class Context(Protocol):
     def scoped(self, key: str) -> Context:
         """A context whose step keys live under ``key`` (loop iterations, branch arms)."""
         ...
+
+    @overload
+    async def step(
+        self,
+        fn: Callable[..., Awaitable[T]],
+        *args: Any,
+        name: str | None = None,
+        key: str | None = None,
+        options: StepOptions | None = None,
+        decode: Callable[[Any], T] | None = None,
+        **kwargs: Any,
+    ) -> T: ...
+
+    @overload
+    async def step(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        name: str | None = None,
+        key: str | None = None,
+        options: StepOptions | None = None,
+        decode: Callable[[Any], T] | None = None,
+        **kwargs: Any,
+    ) -> T: ...
 
     async def step(
         self,

@@ -12,7 +12,7 @@ import contextvars
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from fluxio.errors import (
     Cancelled,
@@ -232,6 +232,30 @@ class RunContext:
     def _boundary(self) -> None:
         if self._state.cancel_requested:
             raise Cancelled(self.run_id)
+
+    @overload
+    async def step(
+        self,
+        fn: Callable[..., Awaitable[T]],
+        *args: Any,
+        name: str | None = None,
+        key: str | None = None,
+        options: StepOptions | None = None,
+        decode: Callable[[Any], T] | None = None,
+        **kwargs: Any,
+    ) -> T: ...
+
+    @overload
+    async def step(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        name: str | None = None,
+        key: str | None = None,
+        options: StepOptions | None = None,
+        decode: Callable[[Any], T] | None = None,
+        **kwargs: Any,
+    ) -> T: ...
 
     async def step(
         self,
