@@ -170,3 +170,20 @@ def test_tenant_scopes_every_command(fluxio: Fluxio, flows: Path) -> None:
     assert fluxio("signal", run_id, "go").exit_code == 2  # not visible in tenant default
     done = fluxio("--tenant", "acme", "signal", run_id, "go", "--data", "1")
     assert done.exit_code == 0, done.output
+
+
+def test_a_run_held_by_a_live_lease_is_shown_as_running() -> None:
+    import dataclasses
+    import time
+
+    from fluxio.cli.output import shown_status
+    from fluxio.store.records import Run, RunStatus
+
+    idle = Run("r", "default", "wf", None, RunStatus.PENDING, 0.0, 0.0)
+    held = dataclasses.replace(idle, lease_owner="w", lease_expires_at=time.time() + 30)
+    expired = dataclasses.replace(held, lease_expires_at=time.time() - 1)
+    done = dataclasses.replace(held, status=RunStatus.COMPLETED)
+    assert shown_status(idle) is RunStatus.PENDING
+    assert shown_status(held) is RunStatus.RUNNING
+    assert shown_status(expired) is RunStatus.PENDING
+    assert shown_status(done) is RunStatus.COMPLETED

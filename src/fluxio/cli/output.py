@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -13,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from fluxio.errors import FluxioError, UsageError
-from fluxio.store.records import RunStatus
+from fluxio.store.records import TERMINAL, Run, RunStatus
 
 __all__ = [
     "EXIT_ATTENTION",
@@ -53,6 +54,12 @@ def out() -> Console:
 def err() -> Console:
     """A console on the current stderr."""
     return Console(stderr=True, highlight=False)
+
+
+def shown_status(run: Run) -> RunStatus:
+    """What a person should see: a run a worker holds right now is ``running``."""
+    live = run.lease_expires_at is not None and run.lease_expires_at >= time.time()
+    return RunStatus.RUNNING if live and run.status not in TERMINAL else run.status
 
 
 def status_text(status: RunStatus) -> str:

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fluxio.cli.commands.common import run_async, settings_of
-from fluxio.cli.output import fails_cleanly, out, status_text
+from fluxio.cli.output import fails_cleanly, out, shown_status, status_text
 from fluxio.cli.progress import approval_step, duration
 from fluxio.cli.settings import Settings
 from fluxio.cli.workspace import open_workspace
@@ -55,7 +55,7 @@ def list_runs(
         table.add_row(
             run.run_id,
             escape(run.workflow),
-            status_text(run.status),
+            status_text(shown_status(run)),
             escape(_why(run)),
             _when(run.created_at, short=True),
         )
@@ -74,7 +74,7 @@ def show(ctx: typer.Context, run_id: Annotated[str, typer.Argument(metavar="RUN"
     run, journal = run_async(_show(settings_of(ctx), run_id))
     console = out()
     console.print(f"run [bold]{run.run_id}[/]  workflow [bold]{escape(run.workflow)}[/]")
-    console.print(f"status   {status_text(run.status)}")
+    console.print(f"status   {status_text(shown_status(run))}")
     console.print(f"created  {_when(run.created_at)}   updated {_when(run.updated_at)}")
     if run.parent_run_id:
         console.print(f"parent   {run.parent_run_id}")
