@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,14 +191,18 @@ Spawn = Callable[..., subprocess.Popen[str]]
 
 
 @pytest.fixture
-def spawn(tmp_path: Path) -> Spawn:
-    """Start ``python -m fluxio.cli.main --db <db> ...`` as a real process in tmp_path."""
+def spawn(tmp_path: Path) -> Iterator[Spawn]:
+    """Start ``python -m fluxio.cli.main --db <db> ...`` as a real process in tmp_path.
+
+    Every process started is killed and reaped at teardown, even when the test failed.
+    """
+    started: list[subprocess.Popen[str]] = []
 
     def start(*args: str, db: Path | None = None) -> subprocess.Popen[str]:
         env = {**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"}
         env.pop("FLUXIO_DATABASE_URL", None)
         database = db or tmp_path / "state" / "fluxio.db"
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             [sys.executable, "-m", "fluxio.cli.main", "--db", str(database), *args],
             cwd=tmp_path,
             env=env,
@@ -206,8 +210,14 @@ def spawn(tmp_path: Path) -> Spawn:
             stderr=subprocess.PIPE,
             text=True,
         )
+        started.append(proc)
+        return proc
 
-    return start
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
 
 
 def stop(proc: subprocess.Popen[str], signum: int, timeout: float = 60) -> tuple[str, str]:

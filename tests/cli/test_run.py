@@ -161,11 +161,15 @@ def test_crash_during_side_effect_needs_attention_then_resolve(
     run_id = ""
     while time.monotonic() < deadline and not run_id and proc.poll() is None:
         if fluxio.db.exists():
-            with contextlib.closing(sqlite3.connect(fluxio.db)) as conn:
+            # The file can exist before the subprocess has created the schema.
+            with (
+                contextlib.suppress(sqlite3.OperationalError),
+                contextlib.closing(sqlite3.connect(fluxio.db)) as conn,
+            ):
                 row = conn.execute(
                     "SELECT run_id FROM journal WHERE kind='intent' AND name='charge'"
                 ).fetchone()
-            run_id = row[0] if row else ""
+                run_id = row[0] if row else ""
         time.sleep(0.05)
     stdout, stderr = stop_process(proc, signal.SIGKILL)
     assert run_id, f"the charge step never started:\n{stdout}\n{stderr}"
