@@ -568,3 +568,39 @@ async def test_worker_leaves_runs_of_workflows_it_does_not_know(store: Store) ->
     await here.drive()
     assert (await here.get(other.run_id)).status is RunStatus.PENDING
     assert await there.result(other.run_id) == "theirs"
+
+
+async def test_heartbeat_extends_leases_and_carries_cancel_from_another_process(
+    store: Store,
+) -> None:
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def block() -> None:
+        started.set()
+        await release.wait()
+
+    async def after() -> None:
+        return None
+
+    async def wf(ctx: RunContext, _: Any) -> None:
+        await ctx.step(block)
+        await ctx.step(after)
+
+    worker = Engine(store, workflows={"wf": wf}, lease_seconds=5)
+    operator = Engine(store, workflows={"wf": wf})  # another process: other worker id
+    run = await worker.start("wf")
+    (claim,) = await worker.claim(1)
+    execution = asyncio.create_task(worker.execute(claim))
+    await started.wait()
+    before = (await worker.get(run.run_id)).lease_expires_at
+    await operator.cancel(run.run_id)
+    await asyncio.sleep(0.01)
+    await worker.heartbeat()
+    held = await worker.get(run.run_id)
+    assert held.lease_expires_at is not None
+    assert before is not None
+    assert held.lease_expires_at > before
+    release.set()
+    await execution
+    assert (await worker.get(run.run_id)).status is RunStatus.CANCELLED

@@ -130,28 +130,13 @@ class RunDriver:
                     task.result()
                 await self._report(scope)
                 if engine.clock.now() - last_beat >= beat_every:
-                    await self._heartbeat()
+                    await engine.heartbeat()
                     last_beat = engine.clock.now()
         finally:
             for task in tasks:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def _heartbeat(self) -> None:
-        engine = self.engine
-        states = list(engine.active.values())
-        if not states:
-            return
-        beat = await engine.store.heartbeat(
-            engine.worker_id,
-            [s.lease for s in states],
-            lease_seconds=engine.lease_seconds,
-            now=engine.clock.now(),
-        )
-        for state in states:
-            if state.run.run_id in beat.cancel_requested:
-                state.cancel_requested = True
 
     async def _pause(self, scope: list[Run]) -> None:
         now = self.engine.clock.now()

@@ -307,6 +307,21 @@ class Engine:
             workflows=tuple(self._workflows),
         )
 
+    async def heartbeat(self) -> None:
+        """Extend the leases of the runs this engine is executing; flag those asked to cancel."""
+        states = list(self.active.values())
+        if not states:
+            return
+        beat = await self.store.heartbeat(
+            self.worker_id,
+            [s.lease for s in states],
+            lease_seconds=self.lease_seconds,
+            now=self.clock.now(),
+        )
+        for state in states:
+            if state.run.run_id in beat.cancel_requested:
+                state.cancel_requested = True
+
     async def execute(self, claim: Claim) -> Run | None:
         """Replay a claimed run until it completes, fails, waits or parks; commit the result."""
         state = RunState(self, claim)

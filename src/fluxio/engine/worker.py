@@ -127,26 +127,13 @@ class Worker:
                 waiter.cancel()
 
     async def _heartbeat(self) -> None:
-        engine = self.engine
-        interval = max(engine.lease_seconds / 3, 0.05)
+        interval = max(self.engine.lease_seconds / 3, 0.05)
         while True:
             await asyncio.sleep(interval)
-            states = list(engine.active.values())
-            if not states:
-                continue
             try:
-                beat = await engine.store.heartbeat(
-                    engine.worker_id,
-                    [s.lease for s in states],
-                    lease_seconds=engine.lease_seconds,
-                    now=engine.clock.now(),
-                )
+                await self.engine.heartbeat()
             except StoreError as exc:
                 log.warning("heartbeat failed: %s", exc)
-                continue
-            for state in states:
-                if state.run.run_id in beat.cancel_requested:
-                    state.cancel_requested = True
 
     async def _drain(self) -> None:
         if not self._tasks:
