@@ -6,7 +6,12 @@ FluxioError
 │   ├── DefinitionError        a workflow/DSL definition is invalid (carries file, line, suggestion)
 │   └── NotFound               no such run, workflow or step
 ├── StepFailed                 a step's body failed (carries ``retryable`` and ``retry_after``)
-│   └── StepTimeout            a step exceeded its start-to-close timeout
+│   ├── StepTimeout            a step exceeded its start-to-close timeout
+│   ├── ToolInputInvalid       a tool's arguments (or result) broke its JSON Schema; not retried
+│   ├── ToolUnavailable        unknown, retired or disabled tool (e.g. an MCP schema changed)
+│   ├── ModelError             a model provider failed (``retryable`` for transient errors)
+│   ├── PolicyDenied           governance refused the action; the decision is recorded
+│   └── BudgetExceeded         the call would exceed a hard budget; refused before it ran
 ├── RunFailed                  awaiting a run's result, and the run failed or was cancelled
 ├── NonDeterminismError        replay asked for a different step than the journal recorded
 └── StoreError                 the store cannot do what was asked; nothing was half-written
@@ -31,15 +36,18 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "BudgetExceeded",
     "Cancelled",
     "DatabaseLocked",
     "DefinitionError",
     "FluxioError",
     "IncompatibleDatabase",
     "LeaseLost",
+    "ModelError",
     "NonDeterminismError",
     "NotFound",
     "Park",
+    "PolicyDenied",
     "RunFailed",
     "RunInterrupt",
     "StepFailed",
@@ -47,6 +55,8 @@ __all__ = [
     "StorageFull",
     "StoreError",
     "Suspend",
+    "ToolInputInvalid",
+    "ToolUnavailable",
     "UsageError",
 ]
 
@@ -114,6 +124,40 @@ class StepFailed(FluxioError):
 
 class StepTimeout(StepFailed):
     """A step ran longer than its start-to-close timeout."""
+
+
+class ToolInputInvalid(StepFailed):
+    """A tool's arguments or result do not match its JSON Schema; retrying cannot help."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+class ToolUnavailable(StepFailed):
+    """The tool is unknown, retired, or disabled until re-approved."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+class ModelError(StepFailed):
+    """A model provider failed; ``retryable`` is true for timeouts, 5xx and rate limits."""
+
+
+class PolicyDenied(StepFailed):
+    """Governance refused the action. ``policies`` names the policies that stopped it."""
+
+    def __init__(self, message: str, *, policies: tuple[str, ...] = ()) -> None:
+        super().__init__(message, retryable=False)
+        self.policies = policies
+
+
+class BudgetExceeded(StepFailed):
+    """The call would take a hard budget past its limit; it was refused before it ran."""
+
+    def __init__(self, message: str, *, budget: str = "") -> None:
+        super().__init__(message, retryable=False)
+        self.budget = budget
 
 
 class RunFailed(FluxioError):

@@ -81,7 +81,7 @@ def test_missing_database(fluxio: Fluxio) -> None:
 @pytest.mark.parametrize(
     ("url", "fragment"),
     [
-        ("postgresql://u:secret@db/fluxio", "arrives with the PostgreSQL store"),
+        ("postgresql://u:secret@127.0.0.1:1/fluxio", "cannot connect to PostgreSQL at"),
         ("mysql://db/x", "unknown database scheme 'mysql'"),
         ("sqlite://relative.db", "is not a SQLite URL"),
     ],

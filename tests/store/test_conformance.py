@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from fluxio.store.base import Store
 from fluxio.store.memory import MemoryStore
+from fluxio.store.postgres import PostgresStore
 from fluxio.store.records import Commit, RunStatus, Transition
 from fluxio.store.sqlite import SQLiteStore
 from fluxio.testing import CHECKS, ConformanceError, StoreConformance, run_conformance
+from fluxio.testing.postgres import PostgresSandbox
 from fluxio.testing.store_checks._support import started
 
 
@@ -28,6 +31,23 @@ class TestSQLiteStore(StoreConformance):
 class TestSQLiteStoreFullDurability(StoreConformance):
     async def make_store(self, tmp_path: Path) -> Store:
         return SQLiteStore(tmp_path / "conformance.db", durability="full")
+
+
+class TestPostgresStore(StoreConformance):
+    """Against a real PostgreSQL, as an ordinary role (so row-level security is in force)."""
+
+    @pytest.fixture(autouse=True)
+    def _sandbox(self, postgres: PostgresSandbox) -> Iterator[None]:
+        self.sandbox = postgres
+        self.schemas: list[str] = []
+        yield
+        for schema in self.schemas:
+            postgres.drop_schema(schema)
+
+    async def make_store(self, tmp_path: Path) -> Store:
+        schema = self.sandbox.new_schema()
+        self.schemas.append(schema)
+        return await PostgresStore.connect(self.sandbox.app_url, schema=schema, pool_size=2)
 
 
 def test_every_check_becomes_a_test() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fluxio.errors import UsageError
 
-__all__ = ["DEFAULT_DB", "ENV_DB", "Settings", "database_path"]
+__all__ = ["DEFAULT_DB", "ENV_DB", "Settings", "database_path", "is_postgres_url"]
 
 ENV_DB = "FLUXIO_DATABASE_URL"
 DEFAULT_DB = Path(".fluxio") / "fluxio.db"
@@ -19,16 +19,13 @@ def database_path(url: str) -> Path:
     """The SQLite file a ``--db`` value names: ``sqlite:///path`` or a plain path.
 
     Raises:
-        UsageError: a PostgreSQL URL (not available yet) or another scheme.
+        UsageError: a PostgreSQL URL (use ``Settings.postgres_url``) or another scheme.
     """
     text = url.strip()
     if not text:
         raise UsageError("the database URL is empty; give a file path or sqlite:///path")
-    if text.startswith(("postgresql://", "postgres://", "postgresql+")):
-        raise UsageError(
-            f"{_redact(text)}: PostgreSQL support arrives with the PostgreSQL store; for now "
-            "use the embedded SQLite database (a file path or sqlite:///path)."
-        )
+    if is_postgres_url(text):
+        raise UsageError(f"{_redact(text)} is a PostgreSQL URL, not a SQLite file")
     if text.startswith("sqlite://"):
         rest = text.removeprefix("sqlite://")
         if not rest.startswith("/") or rest == "/":
@@ -40,17 +37,23 @@ def database_path(url: str) -> Path:
     if "://" in text:
         scheme = text.split("://", 1)[0]
         raise UsageError(
-            f"unknown database scheme {scheme!r}; use a file path or sqlite:///path "
-            "(postgresql:// arrives with the PostgreSQL store)"
+            f"unknown database scheme {scheme!r}; use a file path, sqlite:///path or "
+            "postgresql://user:password@host/database"
         )
     return Path(text)
+
+
+def is_postgres_url(url: str) -> bool:
+    """Whether a ``--db`` value names a PostgreSQL database."""
+    return url.strip().startswith(("postgresql://", "postgres://"))
 
 
 def _redact(url: str) -> str:
     """A URL with any password removed, safe to print."""
     scheme, _, rest = url.partition("://")
     if "@" in rest:
-        rest = "***@" + rest.split("@", 1)[1]
+        credentials, _, host = rest.rpartition("@")
+        rest = f"{credentials.split(':', 1)[0]}:***@{host}"
     return f"{scheme}://{rest}"
 
 
@@ -72,21 +75,34 @@ class Settings:
         return self.db or os.environ.get(ENV_DB) or None
 
     @property
-    def db_path(self) -> Path:
-        """The SQLite database file."""
+    def postgres_url(self) -> str | None:
+        """The PostgreSQL URL, when the database is a PostgreSQL one."""
         named = self.explicit_db
-        return database_path(named) if named else DEFAULT_DB
+        return named.strip() if named and is_postgres_url(named) else None
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite database file (``.fluxio/fluxio.db`` when the database is PostgreSQL)."""
+        named = self.explicit_db
+        return database_path(named) if named and not self.postgres_url else DEFAULT_DB
+
+    @property
+    def db_label(self) -> str:
+        """The database as shown to users: the file, or the URL without its password."""
+        url = self.postgres_url
+        return _redact(url) if url else str(self.db_path)
 
     @property
     def catalog_path(self) -> Path:
-        """``catalog.json`` next to the database: workflow name -> definition files."""
+        """``catalog.json`` next to the database (in ``.fluxio/`` for PostgreSQL)."""
         return self.db_path.parent / "catalog.json"
 
     def command(self, *args: str) -> str:
         """A ``fluxio`` command line that reaches the same database and tenant."""
         parts = ["fluxio"]
-        if self.db is not None:
-            parts += ["--db", shlex.quote(self.db)]
+        if self.db is not None and self.db != os.environ.get(ENV_DB):
+            shown = _redact(self.db) if is_postgres_url(self.db) else self.db
+            parts += ["--db", shlex.quote(shown)]
         if self.tenant != "default":
             parts += ["--tenant", shlex.quote(self.tenant)]
         return " ".join([*parts, *args])

@@ -17,10 +17,11 @@ from fluxio.cli.settings import Settings
 from fluxio.demo import builtin_workflows
 from fluxio.engine import Engine
 from fluxio.errors import UsageError
+from fluxio.store.base import Store
 from fluxio.store.records import Run, RunQuery, RunStatus
 from fluxio.store.sqlite import SQLiteStore
 
-__all__ = ["LEASE_SECONDS", "Workspace", "open_workspace"]
+__all__ = ["LEASE_SECONDS", "Workspace", "open_store", "open_workspace"]
 
 LEASE_SECONDS = 5.0
 """Short leases: a CLI process killed mid-run is taken over by the next one within seconds."""
@@ -29,7 +30,7 @@ LEASE_SECONDS = 5.0
 class Workspace:
     """The store, catalog and settings one command works with."""
 
-    def __init__(self, settings: Settings, store: SQLiteStore) -> None:
+    def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
         self.catalog = Catalog(settings.catalog_path)
@@ -119,14 +120,24 @@ async def waiting_leaf(engine: Engine, run: Run) -> Run:
 @contextlib.asynccontextmanager
 async def open_workspace(settings: Settings, *, create: bool = True) -> AsyncIterator[Workspace]:
     """Open the database (creating it unless ``create`` is false) for one command."""
-    path: Path = settings.db_path
-    if not create:
-        _require(path)
-    store = SQLiteStore(path)
+    store = await open_store(settings, create=create)
     try:
         yield Workspace(settings, store)
     finally:
         await store.close()
+
+
+async def open_store(settings: Settings, *, create: bool = True) -> Store:
+    """The store the settings name: PostgreSQL for a postgresql:// URL, else a SQLite file."""
+    url = settings.postgres_url
+    if url is not None:
+        from fluxio.store.postgres import PostgresStore
+
+        return await PostgresStore.connect(url)
+    path: Path = settings.db_path
+    if not create:
+        _require(path)
+    return SQLiteStore(path)
 
 
 def _require(path: Path) -> None:

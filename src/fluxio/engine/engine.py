@@ -7,6 +7,7 @@ a clock. Executing a run replays its code from the top against the journal; see 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -73,6 +74,7 @@ class Engine:
         default_options: step options used when a step gives none.
         lease_seconds: how long a claim lasts without a heartbeat.
         worker_id: names this process in leases.
+        queues: the queues this engine's workers take runs from; all queues when empty.
     """
 
     def __init__(
@@ -85,12 +87,14 @@ class Engine:
         default_options: StepOptions = DEFAULT_OPTIONS,
         lease_seconds: float = 30.0,
         worker_id: str | None = None,
+        queues: Sequence[str] = (),
     ) -> None:
         self.store = store
         self.clock: Clock = clock or SystemClock()
         self.default_options = default_options
         self.lease_seconds = lease_seconds
         self.worker_id = worker_id or new_worker_id()
+        self.queues = tuple(queues)
         self._workflows: dict[str, WorkflowFn] = {}
         self._execute = chain(list(interceptors), self._run_attempts)
         self.active: dict[str, RunState] = {}
@@ -130,8 +134,13 @@ class Engine:
         idempotency_key: str | None = None,
         tenant_id: str = "default",
         priority: int = 0,
+        queue: str = "default",
     ) -> Run:
-        """Create a run (idempotently by ``run_id`` or ``idempotency_key``); it runs when driven."""
+        """Create a run (idempotently by ``run_id`` or ``idempotency_key``); it runs when driven.
+
+        Higher ``priority`` runs are claimed first; ``queue`` lets workers and concurrency
+        limits (``Store.set_limit``) treat kinds of work apart.
+        """
         name = workflow if isinstance(workflow, str) else self.register(workflow)
         if name not in self._workflows:
             raise NotFound(
@@ -145,6 +154,7 @@ class Engine:
             self.clock.now(),
             idempotency_key=idempotency_key,
             priority=priority,
+            queue=queue,
         )
         run, _ = await self.store.create_run(new)
         self.wake()
@@ -286,9 +296,16 @@ class Engine:
             self._wakeup.set()
 
     def wakeup_event(self) -> asyncio.Event:
-        """The event local workers wait on between polls."""
+        """The event local workers wait on between polls.
+
+        A store that can tell when other processes add work (PostgreSQL's LISTEN/NOTIFY)
+        sets it too, so idle workers start at once instead of at their next poll.
+        """
         if self._wakeup is None:
             self._wakeup = asyncio.Event()
+            subscribe = getattr(self.store, "on_wake", None)
+            if callable(subscribe):
+                subscribe(self.wake)
         return self._wakeup
 
     async def claim(self, limit: int, run_ids: Sequence[str] = ()) -> list[Claim]:
@@ -305,6 +322,7 @@ class Engine:
             now=self.clock.now(),
             run_ids=run_ids,
             workflows=tuple(self._workflows),
+            queues=self.queues,
         )
 
     async def heartbeat(self) -> None:
@@ -321,6 +339,18 @@ class Engine:
         for state in states:
             if state.run.run_id in beat.cancel_requested:
                 state.cancel_requested = True
+
+    async def release(self, claim: Claim) -> None:
+        """Give a claimed run back at once (graceful shutdown), instead of at lease expiry.
+
+        The run keeps its status and wait, becomes runnable now, and is replayed from its
+        journal by whichever worker claims it next. A lease already lost is left alone.
+        """
+        run = claim.run
+        now = self.clock.now()
+        transition = Transition(run.status, wait=run.wait, runnable_at=now)
+        with contextlib.suppress(LeaseLost):
+            await self.store.commit(Commit(claim.lease, transition=transition, now=now))
 
     async def execute(self, claim: Claim) -> Run | None:
         """Replay a claimed run until it completes, fails, waits or parks; commit the result."""

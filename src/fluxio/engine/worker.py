@@ -44,6 +44,7 @@ class Worker:
         self.poll_interval = poll_interval
         self.shutdown_grace = shutdown_grace
         self._tasks: set[asyncio.Task[None]] = set()
+        self._claims: dict[asyncio.Task[None], Claim] = {}
         self.executed = 0
 
     async def run(
@@ -90,13 +91,25 @@ class Worker:
         for claim in claims:
             task = asyncio.create_task(self._execute(claim))
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._claims[task] = claim
+            task.add_done_callback(self._forget)
         return len(claims)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._claims.pop(task, None)
 
     async def _execute(self, claim: Claim) -> None:
         try:
             await self.engine.execute(claim)
             self.executed += 1
+        except StoreError as exc:
+            log.warning(
+                "run %s: the store failed (%s); another claim will continue it after its lease "
+                "expires",
+                claim.run.run_id,
+                exc,
+            )
         except Exception:
             log.exception("run %s: execution failed outside run code", claim.run.run_id)
 
@@ -136,10 +149,16 @@ class Worker:
                 log.warning("heartbeat failed: %s", exc)
 
     async def _drain(self) -> None:
+        """Let in-flight runs reach their next commit; release the leases of the rest."""
         if not self._tasks:
             return
-        done, pending = await asyncio.wait(set(self._tasks), timeout=self.shutdown_grace)
+        _, pending = await asyncio.wait(set(self._tasks), timeout=self.shutdown_grace)
+        unfinished = [self._claims[task] for task in pending if task in self._claims]
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-        del done
+        for claim in unfinished:
+            try:
+                await self.engine.release(claim)
+            except StoreError as exc:
+                log.warning("run %s: could not release its lease: %s", claim.run.run_id, exc)

@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 from fluxio.store.records import (
     Claim,
     Commit,
+    ConcurrencyLimit,
     Heartbeat,
     JournalEntry,
     Lease,
@@ -61,12 +62,14 @@ class Store(Protocol):
         now: float,
         run_ids: Sequence[str] = (),
         workflows: Sequence[str] = (),
+        queues: Sequence[str] = (),
     ) -> list[Claim]:
-        """Lease up to ``limit`` runnable runs, bumping each epoch.
+        """Lease up to ``limit`` runnable runs, highest priority first, bumping each epoch.
 
-        Runnable: not terminal, ``runnable_at <= now``, and no live lease. ``run_ids`` and
-        ``workflows``, when given, restrict the claim to those runs and workflow names (a worker
-        only takes runs it knows how to execute).
+        Runnable: not terminal, ``runnable_at <= now``, and no live lease. ``run_ids``,
+        ``workflows`` and ``queues``, when given, restrict the claim (a worker only takes runs
+        it knows how to execute). Concurrency limits (``set_limit``) are never exceeded: a run
+        whose tenant or queue already has ``max_active`` live leases is not claimed.
         """
         ...
 
@@ -74,6 +77,10 @@ class Store(Protocol):
         self, worker_id: str, leases: Sequence[Lease], *, lease_seconds: float, now: float
     ) -> Heartbeat:
         """Extend live leases; report the ones lost and the runs asked to cancel."""
+        ...
+
+    async def set_limit(self, limit: ConcurrencyLimit) -> None:
+        """Set (or with ``max_active=None`` remove) a concurrency limit, for every worker."""
         ...
 
     async def commit(self, commit: Commit) -> None:

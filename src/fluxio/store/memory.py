@@ -7,10 +7,12 @@ from collections.abc import Sequence
 
 from fluxio.errors import LeaseLost, NotFound, StoreError, UsageError
 from fluxio.store.base import SIGNAL_CANCEL
+from fluxio.store.limits import Capacity, check_limit
 from fluxio.store.records import (
     TERMINAL,
     Claim,
     Commit,
+    ConcurrencyLimit,
     EntryKind,
     Heartbeat,
     JournalEntry,
@@ -37,6 +39,7 @@ class MemoryStore:
         self._signals: dict[tuple[str, str], list[Signal]] = {}
         self._signal_seq = 0
         self._outcome_keys: dict[tuple[str, str], set[str]] = {}
+        self._limits: dict[tuple[str, str], ConcurrencyLimit] = {}
 
     async def create_run(self, new: NewRun) -> tuple[Run, bool]:
         existing = self._runs.get((new.tenant_id, new.run_id))
@@ -57,6 +60,7 @@ class MemoryStore:
             idempotency_key=new.idempotency_key,
             runnable_at=new.created_at,
             priority=new.priority,
+            queue=new.queue,
         )
         self._runs[(new.tenant_id, new.run_id)] = run
         if new.idempotency_key is not None:
@@ -95,8 +99,9 @@ class MemoryStore:
         now: float,
         run_ids: Sequence[str] = (),
         workflows: Sequence[str] = (),
+        queues: Sequence[str] = (),
     ) -> list[Claim]:
-        wanted, known = set(run_ids), set(workflows)
+        wanted, known, lanes = set(run_ids), set(workflows), set(queues)
         ready = [
             r
             for r in self._runs.values()
@@ -106,10 +111,23 @@ class MemoryStore:
             and (r.lease_expires_at is None or r.lease_expires_at < now)
             and (not wanted or r.run_id in wanted)
             and (not known or r.workflow in known)
+            and (not lanes or r.queue in lanes)
         ]
         ready.sort(key=lambda r: (-r.priority, r.runnable_at or 0.0, r.run_id))
-        claims = []
-        for run in ready[:limit]:
+        capacity = Capacity(
+            self._limits.values(),
+            [
+                (r.tenant_id, r.queue)
+                for r in self._runs.values()
+                if r.lease_expires_at is not None and r.lease_expires_at >= now
+            ],
+        )
+        claims: list[Claim] = []
+        for run in ready:
+            if len(claims) >= limit:
+                break
+            if capacity and not capacity.take(run.tenant_id, run.queue):
+                continue
             claimed = dataclasses.replace(
                 run,
                 epoch=run.epoch + 1,
@@ -127,6 +145,13 @@ class MemoryStore:
                 Claim(claimed, lease, tuple(self._journals[key]), tuple(self._signals[key]))
             )
         return claims
+
+    async def set_limit(self, limit: ConcurrencyLimit) -> None:
+        check_limit(limit)
+        if limit.max_active is None:
+            self._limits.pop((limit.tenant_id, limit.queue), None)
+        else:
+            self._limits[(limit.tenant_id, limit.queue)] = limit
 
     async def heartbeat(
         self, worker_id: str, leases: Sequence[Lease], *, lease_seconds: float, now: float

@@ -10,6 +10,7 @@ __all__ = [
     "TERMINAL",
     "Claim",
     "Commit",
+    "ConcurrencyLimit",
     "EntryKind",
     "Heartbeat",
     "JournalEntry",
@@ -84,6 +85,7 @@ class Run:
     lease_expires_at: float | None = None
     runnable_at: float | None = None
     priority: int = 0
+    queue: str = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,21 @@ class NewRun:
     parent_run_id: str | None = None
     idempotency_key: str | None = None
     priority: int = 0
+    queue: str = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class ConcurrencyLimit:
+    """At most ``max_active`` leased runs at once in a tenant's queue; ``*`` matches any.
+
+    ``ConcurrencyLimit("acme", "*", 5)`` caps tenant acme at 5 runs executing at once across
+    all workers; ``ConcurrencyLimit("*", "email", 2)`` caps queue email at 2 in every tenant.
+    ``max_active=None`` removes the limit.
+    """
+
+    tenant_id: str = "*"
+    queue: str = "*"
+    max_active: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

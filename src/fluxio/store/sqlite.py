@@ -32,11 +32,13 @@ from fluxio.errors import (
     UsageError,
 )
 from fluxio.store.base import SIGNAL_CANCEL
+from fluxio.store.limits import Capacity, check_limit
 from fluxio.store.migrations import LATEST, MIGRATIONS
 from fluxio.store.records import (
     TERMINAL,
     Claim,
     Commit,
+    ConcurrencyLimit,
     EntryKind,
     Heartbeat,
     JournalEntry,
@@ -60,7 +62,7 @@ Op = Callable[[sqlite3.Cursor], Any]
 _RUN_COLUMNS = (
     "run_id, tenant_id, workflow, input, status, created_at, updated_at, parent_run_id, "
     "idempotency_key, wait, result, error, attention, epoch, lease_owner, lease_expires_at, "
-    "runnable_at, priority"
+    "runnable_at, priority, queue"
 )
 _TERMINAL = tuple(s.value for s in TERMINAL)
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -320,22 +322,32 @@ class SQLiteStore:
         now: float,
         run_ids: Sequence[str] = (),
         workflows: Sequence[str] = (),
+        queues: Sequence[str] = (),
     ) -> list[Claim]:
         def op(cur: sqlite3.Cursor) -> list[Claim]:
             only = f" AND run_id IN ({','.join('?' * len(run_ids))})" if run_ids else ""
             if workflows:
                 only += f" AND workflow IN ({','.join('?' * len(workflows))})"
-            rows = cur.execute(
+            if queues:
+                only += f" AND queue IN ({','.join('?' * len(queues))})"
+            capacity = _capacity(cur, now)
+            # Lazily iterated: with limits in force, candidates over a full limit are skipped.
+            rows = cur.connection.execute(  # its own cursor: the loop below writes on `cur`
                 f"SELECT {_RUN_COLUMNS} FROM runs WHERE runnable_at <= ? AND "
                 "(lease_expires_at IS NULL OR lease_expires_at < ?)"
-                f"{only} ORDER BY priority DESC, runnable_at, run_id LIMIT ?",
-                (now, now, *run_ids, *workflows, limit),
-            ).fetchall()
-            claims = []
+                f"{only} ORDER BY priority DESC, runnable_at, run_id"
+                f"{'' if capacity else ' LIMIT ?'}",
+                (now, now, *run_ids, *workflows, *queues, *(() if capacity else (limit,))),
+            )
+            claims: list[Claim] = []
             expires = now + lease_seconds
             for row in rows:
                 run = _run(row)
+                if len(claims) >= limit:
+                    break
                 if run.status in TERMINAL:
+                    continue
+                if capacity and not capacity.take(run.tenant_id, run.queue):
                     continue
                 epoch = run.epoch + 1
                 cur.execute(
@@ -358,6 +370,25 @@ class SQLiteStore:
 
         result: list[Claim] = await self._write(op)
         return result
+
+    async def set_limit(self, limit: ConcurrencyLimit) -> None:
+        check_limit(limit)
+
+        def op(cur: sqlite3.Cursor) -> None:
+            if limit.max_active is None:
+                cur.execute(
+                    "DELETE FROM concurrency_limits WHERE tenant_id=? AND queue=?",
+                    (limit.tenant_id, limit.queue),
+                )
+            else:
+                cur.execute(
+                    "INSERT INTO concurrency_limits (tenant_id, queue, max_active) VALUES "
+                    "(?, ?, ?) ON CONFLICT (tenant_id, queue) DO UPDATE SET "
+                    "max_active = excluded.max_active",
+                    (limit.tenant_id, limit.queue, limit.max_active),
+                )
+
+        await self._write(op)
 
     async def heartbeat(
         self, worker_id: str, leases: Sequence[Lease], *, lease_seconds: float, now: float
@@ -452,8 +483,8 @@ def _refused(exc: Exception) -> Exception:
 def _insert_run(cur: sqlite3.Cursor, new: NewRun) -> bool:
     cur.execute(
         "INSERT INTO runs (run_id, tenant_id, workflow, input, status, created_at, updated_at, "
-        "parent_run_id, idempotency_key, runnable_at, priority) "
-        "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        "parent_run_id, idempotency_key, runnable_at, priority, queue) "
+        "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (
             new.run_id,
             new.tenant_id,
@@ -465,9 +496,24 @@ def _insert_run(cur: sqlite3.Cursor, new: NewRun) -> bool:
             new.idempotency_key,
             new.created_at,
             new.priority,
+            new.queue,
         ),
     )
     return cur.rowcount == 1
+
+
+def _capacity(cur: sqlite3.Cursor, now: float) -> Capacity:
+    limits = [
+        ConcurrencyLimit(*row)
+        for row in cur.execute("SELECT tenant_id, queue, max_active FROM concurrency_limits")
+    ]
+    if not limits:
+        return Capacity((), ())
+    active = cur.execute(
+        "SELECT tenant_id, queue FROM runs WHERE lease_owner IS NOT NULL AND lease_expires_at >= ?",
+        (now,),
+    ).fetchall()
+    return Capacity(limits, [(t, q) for t, q in active])
 
 
 _INSERT_ENTRY = (
@@ -635,6 +681,7 @@ def _run(row: Sequence[Any]) -> Run:
         lease_expires_at=row[15],
         runnable_at=row[16],
         priority=row[17],
+        queue=row[18],
     )
 
 

@@ -33,14 +33,26 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from fluxio.store.base import Store
-from fluxio.testing.store_checks import JOURNAL_CHECKS, LEASE_CHECKS, RUN_CHECKS, SIGNAL_CHECKS
+from fluxio.testing.store_checks import (
+    JOURNAL_CHECKS,
+    LEASE_CHECKS,
+    LIMIT_CHECKS,
+    RUN_CHECKS,
+    SIGNAL_CHECKS,
+)
 
 __all__ = ["CHECKS", "Check", "ConformanceError", "StoreConformance", "run_conformance"]
 
 Check = Callable[[Store], Awaitable[None]]
 """One check: an async function that takes a fresh store and raises if a promise is broken."""
 
-CHECKS: tuple[Check, ...] = (*RUN_CHECKS, *LEASE_CHECKS, *JOURNAL_CHECKS, *SIGNAL_CHECKS)
+CHECKS: tuple[Check, ...] = (
+    *RUN_CHECKS,
+    *LEASE_CHECKS,
+    *LIMIT_CHECKS,
+    *JOURNAL_CHECKS,
+    *SIGNAL_CHECKS,
+)
 """Every check of the suite, in the order ``run_conformance`` runs them."""
 
 StoreFactory = Callable[[], Store | Awaitable[Store]]

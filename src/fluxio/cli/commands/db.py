@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from pathlib import Path
 
 import typer
@@ -10,8 +11,10 @@ from rich.markup import escape
 
 from fluxio.cli.commands.common import run_async, settings_of
 from fluxio.cli.output import fails_cleanly, out
+from fluxio.cli.settings import Settings
 from fluxio.errors import IncompatibleDatabase
 from fluxio.store.migrations import LATEST
+from fluxio.store.records import RunQuery
 from fluxio.store.sqlite import SQLiteStore
 
 __all__ = ["app"]
@@ -22,9 +25,13 @@ app = typer.Typer(help="Inspect and upgrade the database schema.", no_args_is_he
 @app.command("status")
 @fails_cleanly
 def status(ctx: typer.Context) -> None:
-    """Show the database file, its schema version and its runs by status."""
-    path = settings_of(ctx).db_path
+    """Show the database, its schema version and its runs by status."""
+    settings = settings_of(ctx)
     console = out()
+    if settings.postgres_url is not None:
+        run_async(_postgres_status(settings))
+        return
+    path = settings.db_path
     if not path.exists():
         console.print(f"no database at {escape(str(path))} yet; it is created on first use")
         return
@@ -41,7 +48,11 @@ def status(ctx: typer.Context) -> None:
 @fails_cleanly
 def upgrade(ctx: typer.Context) -> None:
     """Create the database or migrate it to the newest schema version."""
-    path = settings_of(ctx).db_path
+    settings = settings_of(ctx)
+    if settings.postgres_url is not None:
+        run_async(_postgres_upgrade(settings))
+        return
+    path = settings.db_path
     before = _inspect(path)[0] if path.exists() else 0
 
     async def open_and_close() -> int:
@@ -56,6 +67,47 @@ def upgrade(ctx: typer.Context) -> None:
         out().print(f"{escape(str(path))} is up to date (schema version {after})")
     else:
         out().print(f"{escape(str(path))}: schema version {before} → {after}")
+
+
+async def _postgres_status(settings: Settings) -> None:
+    from fluxio.store.postgres import PostgresStore
+
+    url = settings.postgres_url or ""
+    store = await PostgresStore.connect(url, migrate=False)
+    try:
+        version = await store.schema_version()
+        runs = await store.list_runs(RunQuery(settings.tenant, limit=1_000_000)) if version else []
+    finally:
+        await store.close()
+    console = out()
+    console.print(f"database        {escape(settings.db_label)}")
+    console.print(f"schema version  {version} (this fluxio knows up to {LATEST})")
+    if version < LATEST:
+        console.print("[yellow]an upgrade is available:[/] fluxio db upgrade")
+    counts = Counter(str(r.status) for r in runs)
+    summary = ", ".join(f"{status} {n}" for status, n in sorted(counts.items())) or "none"
+    console.print(f"runs            {summary} (tenant {escape(settings.tenant)})")
+
+
+async def _postgres_upgrade(settings: Settings) -> None:
+    from fluxio.store.postgres import PostgresStore
+
+    url = settings.postgres_url or ""
+    probe = await PostgresStore.connect(url, migrate=False)
+    try:
+        before = await probe.schema_version()
+    finally:
+        await probe.close()
+    store = await PostgresStore.connect(url)
+    try:
+        after = await store.schema_version()
+    finally:
+        await store.close()
+    label = escape(settings.db_label)
+    if after == before:
+        out().print(f"{label} is up to date (schema version {after})")
+    else:
+        out().print(f"{label}: schema version {before} → {after}")
 
 
 def _inspect(path: Path) -> tuple[int, list[tuple[str, int]]]:

@@ -67,7 +67,7 @@ async def _demo(settings: Settings, directory: Path, reset: bool, delay: float) 
             tickets = len(list((directory / "tickets").glob("*.txt")))
             console.print(
                 f"triaging {tickets} support tickets in [bold]{escape(str(directory))}[/] "
-                f"(run [bold]{run.run_id}[/], database {escape(str(settings.db_path))})"
+                f"(run [bold]{run.run_id}[/], database {escape(settings.db_label)})"
             )
         run, _ = await ws.drive(engine, run.run_id, console, report=False)
         return await _finished(ws, engine, run)

@@ -37,7 +37,7 @@ def list_runs(
     """List runs, newest first."""
     statuses = tuple(_status(s) for s in status or ())
     settings = settings_of(ctx)
-    if not settings.db_path.exists():
+    if settings.postgres_url is None and not settings.db_path.exists():
         out().print(f"no runs yet (no database at {escape(str(settings.db_path))})")
         return
     query = RunQuery(settings.tenant, statuses=statuses, workflow=workflow, limit=limit)

@@ -63,7 +63,7 @@ async def _serve(settings: Settings, workflows: dict[str, Any], concurrency: int
         runner = Worker(engine, concurrency=concurrency, poll_interval=0.2)
         console.print(
             f"worker [bold]{escape(engine.worker_id)}[/] serving "
-            f"{escape(', '.join(engine.workflows))} from {escape(str(settings.db_path))}; "
+            f"{escape(', '.join(engine.workflows))} from {escape(settings.db_label)}; "
             "Ctrl-C to stop"
         )
         try:

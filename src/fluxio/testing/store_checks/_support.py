@@ -63,6 +63,7 @@ def new_run(
     workflow: str = "wf",
     input: Any = None,
     parent: str | None = None,
+    queue: str = "default",
 ) -> NewRun:
     """A ``NewRun`` created at ``at`` (so runnable from ``at`` on)."""
     return NewRun(
@@ -74,6 +75,7 @@ def new_run(
         parent_run_id=parent,
         idempotency_key=key,
         priority=priority,
+        queue=queue,
     )
 
 

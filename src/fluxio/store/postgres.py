@@ -1,0 +1,586 @@
+"""The scale-out store: PostgreSQL as both the journal and the work queue.
+
+Many worker processes on many machines share one database. What keeps them honest:
+
+- Claims take runs with ``FOR UPDATE SKIP LOCKED`` in priority order and bump each run's lease
+  epoch; every later write of a lease holder starts with a *fence*, an ``UPDATE`` of the run row
+  that matches only the holder's epoch, so a worker whose lease was taken over writes nothing.
+- A step's outcome, the run's next state, its children and its outgoing signals commit in one
+  transaction. Writes of concurrent runs in one process share transactions (group commit).
+- ``LISTEN/NOTIFY`` wakes idle workers when work appears; polling remains the fallback.
+- Row-level security: every tenant-owned table shows a transaction only the rows of the tenant
+  it set (``fluxio.tenant``); claims and lease-holder writes run in the system scope ``*``.
+
+Connect with ``await PostgresStore.connect("postgresql://user:pass@host/db")``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from fluxio.errors import IncompatibleDatabase, LeaseLost, NotFound, StoreError, UsageError
+from fluxio.store import _pg_sql as sql
+from fluxio.store.base import SIGNAL_CANCEL
+from fluxio.store.limits import Capacity, check_limit
+from fluxio.store.migrations import LATEST, MIGRATIONS
+from fluxio.store.records import (
+    TERMINAL,
+    Claim,
+    Commit,
+    ConcurrencyLimit,
+    Heartbeat,
+    JournalEntry,
+    Lease,
+    NewRun,
+    OutgoingSignal,
+    Run,
+    RunQuery,
+    RunStatus,
+    Transition,
+)
+
+try:
+    import psycopg
+    from psycopg import errors as pg_errors
+    from psycopg import sql as pg_sql
+    from psycopg_pool import AsyncConnectionPool
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise UsageError(
+        "the PostgreSQL store needs psycopg 3: pip install 'fluxio[postgres]'"
+    ) from exc
+
+__all__ = ["PostgresStore"]
+
+log = logging.getLogger("fluxio.store.postgres")
+
+T = TypeVar("T")
+CHANNEL = "fluxio_work"
+SYSTEM_SCOPE = "*"
+_MIGRATION_LOCK = 0x666C7578  # "flux": serializes schema upgrades of concurrent processes
+_TRANSIENT = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
+
+
+@dataclass
+class _Tx:
+    """One operation's view of a transaction: the cursor, and whether it made work runnable."""
+
+    cur: psycopg.AsyncCursor[Any]
+    wakes: bool = False
+
+
+Op = Callable[[_Tx], Awaitable[Any]]
+
+
+class PostgresStore:
+    """A durable store in a PostgreSQL database, shared by any number of workers.
+
+    Args:
+        url: a ``postgresql://`` URL (percent-encode special characters in the password) or a
+            libpq connection string.
+        pool_size: connections this process may open.
+        schema: a schema to use instead of the connection's default ``search_path``.
+        connect_timeout: seconds to wait for a connection before failing.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 8,
+        schema: str | None = None,
+        connect_timeout: float = 10.0,
+    ) -> None:
+        self.url = url
+        self.schema = schema
+        self._connect_timeout = connect_timeout
+        self._kwargs: dict[str, Any] = {
+            "autocommit": True,
+            "connect_timeout": max(1, round(connect_timeout)),
+        }
+        if schema is not None:
+            self._kwargs["options"] = f"-c search_path={schema}"
+        self._pool = AsyncConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            kwargs=self._kwargs,
+            timeout=connect_timeout,
+            open=False,
+            name="fluxio",
+        )
+        self._pending: list[tuple[Op, asyncio.Future[Any]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._wake_callbacks: list[Callable[[], None]] = []
+
+    @classmethod
+    async def connect(cls, url: str, *, migrate: bool = True, **options: Any) -> PostgresStore:
+        """Open a store: connect, and (unless ``migrate`` is false) bring the schema up to date."""
+        store = cls(url, **options)
+        await store.open(migrate=migrate)
+        return store
+
+    # -- opening -----------------------------------------------------------------------
+
+    async def open(self, *, migrate: bool = True) -> None:
+        """Open the connection pool and apply pending migrations (unless ``migrate`` is false)."""
+        try:
+            await self._pool.open(wait=True, timeout=self._connect_timeout)
+        except Exception as exc:
+            await self._pool.close()
+            raise StoreError(
+                f"cannot connect to PostgreSQL at {redact_url(self.url)}: {exc}. Check that "
+                "the server is running and the URL (user, password, host, database) is right."
+            ) from exc
+        try:
+            if migrate:
+                await self._migrate()
+            else:
+                await self.schema_version()  # refuses foreign and newer schemas
+        except BaseException:
+            await self._pool.close()
+            raise
+
+    async def _migrate(self) -> None:
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            if self.schema is not None:
+                await self._ensure_schema(conn, self.schema)
+            version = await self._schema_of(conn)
+            pending = [m for m in MIGRATIONS if m.version > version]
+            if not pending:
+                return
+            await conn.execute(sql.CREATE_META)
+            for migration in pending:
+                await conn.execute(migration.postgres.encode())
+            await conn.execute(sql.SET_VERSION, (str(pending[-1].version),))
+
+    @staticmethod
+    async def _ensure_schema(conn: psycopg.AsyncConnection[Any], schema: str) -> None:
+        cur = await conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+        if await cur.fetchone() is None:
+            await conn.execute(pg_sql.SQL("CREATE SCHEMA {}").format(pg_sql.Identifier(schema)))
+
+    async def _schema_of(self, conn: psycopg.AsyncConnection[Any]) -> int:
+        cur = await conn.execute(sql.TABLES)
+        tables = {row[0] for row in await cur.fetchall()}
+        if tables and "fluxio_meta" not in tables:
+            raise IncompatibleDatabase(
+                f"{redact_url(self.url)}: the schema already has tables "
+                f"({', '.join(sorted(tables)[:5])}) but is not a fluxio database; use another "
+                "database or schema. Nothing was changed."
+            )
+        if not tables:
+            return 0
+        cur = await conn.execute(sql.GET_VERSION)
+        row = await cur.fetchone()
+        version = int(row[0]) if row else 0
+        if version > LATEST:
+            raise IncompatibleDatabase(
+                f"{redact_url(self.url)} has schema version {version}, written by a newer "
+                f"fluxio; this one knows versions up to {LATEST}. Upgrade fluxio; the database "
+                "was not touched."
+            )
+        return version
+
+    async def schema_version(self) -> int:
+        """The schema version recorded in the database."""
+        async with self._pool.connection() as conn:
+            return await self._schema_of(conn)
+
+    # -- group commit --------------------------------------------------------------------
+
+    async def _write(self, op: Op) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((op, future))
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        """Apply queued writes, a batch per transaction, until none are left."""
+        try:
+            while self._pending:
+                await asyncio.sleep(0)  # let the writes of this event-loop turn join the batch
+                batch, self._pending = self._pending, []
+                await self._apply(batch)
+        finally:
+            self._flusher = None
+
+    async def _apply(self, batch: list[tuple[Op, asyncio.Future[Any]]]) -> None:
+        for attempt in range(4):
+            batch = [(op, future) for op, future in batch if not future.done()]
+            try:
+                async with self._pool.connection() as conn:
+                    if len(batch) > 1 and await self._together(conn, batch):
+                        return
+                    for op, future in batch:
+                        await self._alone(conn, op, future)
+                return
+            except _TRANSIENT as exc:
+                if attempt == 3:
+                    _fail(batch, StoreError(f"write kept conflicting, giving up: {exc}"))
+                    return
+                await asyncio.sleep(0.01 * 2**attempt)
+            except Exception as exc:  # noqa: BLE001 - store boundary: every waiter gets it
+                _fail(batch, translate(exc, self.url))
+                return
+
+    async def _together(
+        self, conn: psycopg.AsyncConnection[Any], batch: list[tuple[Op, asyncio.Future[Any]]]
+    ) -> bool:
+        """Try the whole batch in one transaction; False if an operation refused (rolled back)."""
+        results: list[Any] = []
+        try:
+            async with conn.transaction(), conn.cursor() as cur:
+                await cur.execute(sql.SCOPE, (SYSTEM_SCOPE,))
+                txs = []
+                for op, _ in batch:
+                    tx = _Tx(cur)
+                    results.append(await op(tx))
+                    txs.append(tx)
+                if any(tx.wakes for tx in txs):
+                    await cur.execute(sql.NOTIFY, (CHANNEL,))
+        except (StoreError, UsageError, psycopg.IntegrityError):
+            return False
+        for (_, future), value in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(value)
+        return True
+
+    async def _alone(
+        self, conn: psycopg.AsyncConnection[Any], op: Op, future: asyncio.Future[Any]
+    ) -> None:
+        try:
+            async with conn.transaction(), conn.cursor() as cur:
+                await cur.execute(sql.SCOPE, (SYSTEM_SCOPE,))
+                tx = _Tx(cur)
+                value = await op(tx)
+                if tx.wakes:
+                    await cur.execute(sql.NOTIFY, (CHANNEL,))
+        except (StoreError, UsageError) as exc:
+            if not future.done():
+                future.set_exception(exc)
+            return
+        except psycopg.IntegrityError as exc:
+            if not future.done():
+                future.set_exception(StoreError(f"write refused by the database: {exc}"))
+            return
+        if not future.done():
+            future.set_result(value)
+
+    async def _read(self, tenant_id: str, query: str, params: Sequence[Any]) -> list[Any]:
+        """A read in one tenant's scope: row-level security shows only that tenant's rows."""
+        try:
+            async with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                await cur.execute(sql.SCOPE, (tenant_id,))
+                await cur.execute(query, params)
+                return await cur.fetchall()
+        except psycopg.Error as exc:
+            raise translate(exc, self.url) from exc
+
+    # -- the Store protocol --------------------------------------------------------------
+
+    async def create_run(self, new: NewRun) -> tuple[Run, bool]:
+        async def op(tx: _Tx) -> tuple[Run, bool]:
+            await tx.cur.execute(sql.INSERT_RUN, sql.new_run_row(new))
+            created = tx.cur.rowcount == 1
+            tx.wakes = created
+            await tx.cur.execute(
+                sql.FIND_RUN, (new.tenant_id, new.run_id, new.idempotency_key, new.run_id)
+            )
+            row = await tx.cur.fetchone()
+            assert row is not None
+            return sql.run_of(row), created
+
+        result: tuple[Run, bool] = await self._write(op)
+        return result
+
+    async def get_run(self, tenant_id: str, run_id: str) -> Run | None:
+        rows = await self._read(tenant_id, sql.GET_RUN, (tenant_id, run_id))
+        return sql.run_of(rows[0]) if rows else None
+
+    async def list_runs(self, query: RunQuery) -> list[Run]:
+        text, params = sql.list_runs(query)
+        return [sql.run_of(r) for r in await self._read(query.tenant_id, text, params)]
+
+    async def read_journal(self, tenant_id: str, run_id: str) -> list[JournalEntry]:
+        rows = await self._read(tenant_id, sql.JOURNAL, (tenant_id, run_id))
+        return [sql.entry_of(r) for r in rows]
+
+    async def claim(
+        self,
+        worker_id: str,
+        *,
+        limit: int,
+        lease_seconds: float,
+        now: float,
+        run_ids: Sequence[str] = (),
+        workflows: Sequence[str] = (),
+        queues: Sequence[str] = (),
+    ) -> list[Claim]:
+        async def op(tx: _Tx) -> list[Claim]:
+            capacity = await _capacity(tx.cur, now)
+            if capacity and not sql.has_room(capacity):
+                return []
+            text, params = sql.candidates(
+                now, limit, run_ids, workflows, queues, capacity.full(), capped=bool(capacity)
+            )
+            await tx.cur.execute(text, params)
+            picked = [(r[0], r[1], r[2]) for r in await tx.cur.fetchall()]
+            if capacity:
+                picked = [p for p in picked if capacity.take(p[0], p[2])][:limit]
+            if not picked:
+                return []
+            await tx.cur.execute(
+                sql.LEASE_RUNS,
+                (
+                    worker_id,
+                    now + lease_seconds,
+                    now,
+                    [p[0] for p in picked],
+                    [p[1] for p in picked],
+                ),
+            )
+            runs = [sql.run_of(r) for r in await tx.cur.fetchall()]
+            return await sql.claims_for(tx.cur, runs, worker_id)
+
+        result: list[Claim] = await self._write(op)
+        return sorted(result, key=lambda c: (-c.run.priority, c.run.runnable_at or 0, c.run.run_id))
+
+    async def set_limit(self, limit: ConcurrencyLimit) -> None:
+        check_limit(limit)
+
+        async def op(tx: _Tx) -> None:
+            if limit.max_active is None:
+                await tx.cur.execute(sql.DELETE_LIMIT, (limit.tenant_id, limit.queue))
+            else:
+                await tx.cur.execute(
+                    sql.UPSERT_LIMIT, (limit.tenant_id, limit.queue, limit.max_active)
+                )
+                tx.wakes = True  # a raised limit may free capacity
+
+        await self._write(op)
+
+    async def heartbeat(
+        self, worker_id: str, leases: Sequence[Lease], *, lease_seconds: float, now: float
+    ) -> Heartbeat:
+        async def op(tx: _Tx) -> Heartbeat:
+            tenants = [lease.tenant_id for lease in leases]
+            runs = [lease.run_id for lease in leases]
+            epochs = [lease.epoch for lease in leases]
+            await tx.cur.execute(
+                sql.EXTEND_LEASES, (now + lease_seconds, tenants, runs, epochs, worker_id)
+            )
+            kept = {(r[0], r[1]) for r in await tx.cur.fetchall()}
+            lost = frozenset(
+                lease.run_id for lease in leases if (lease.tenant_id, lease.run_id) not in kept
+            )
+            await tx.cur.execute(sql.CANCEL_ASKED, (SIGNAL_CANCEL, tenants, runs))
+            cancel = frozenset(r[0] for r in await tx.cur.fetchall()) - lost
+            return Heartbeat(lost, cancel)
+
+        if not leases:
+            return Heartbeat(frozenset(), frozenset())
+        result: Heartbeat = await self._write(op)
+        return result
+
+    async def commit(self, commit: Commit) -> None:
+        async def op(tx: _Tx) -> None:
+            await _apply_commit(tx, commit)
+
+        await self._write(op)
+
+    async def send_signal(
+        self, tenant_id: str, run_id: str, name: str, payload: object, *, now: float
+    ) -> Run:
+        async def op(tx: _Tx) -> Run:
+            run = await _locked(tx.cur, tenant_id, run_id)
+            if run is None:
+                raise NotFound(f"no run {run_id} in tenant {tenant_id!r}")
+            if run.status in TERMINAL:
+                raise UsageError(f"run {run_id} is already {run.status}; it takes no more signals")
+            await _insert_signal(tx, OutgoingSignal(tenant_id, run_id, name, payload), now)
+            return await _locked(tx.cur, tenant_id, run_id) or run
+
+        result: Run = await self._write(op)
+        return result
+
+    async def amend(
+        self,
+        tenant_id: str,
+        run_id: str,
+        *,
+        expect: frozenset[RunStatus],
+        entries: Sequence[JournalEntry] = (),
+        transition: Transition,
+        now: float,
+    ) -> Run:
+        async def op(tx: _Tx) -> Run:
+            run = await _locked(tx.cur, tenant_id, run_id)
+            if run is None:
+                raise NotFound(f"no run {run_id} in tenant {tenant_id!r}")
+            live = run.lease_expires_at is not None and run.lease_expires_at >= now
+            if run.status not in expect or live:
+                state = f"{run.status} and held by a worker" if live else str(run.status)
+                raise UsageError(
+                    f"run {run_id} is {state}; this needs it "
+                    f"{' or '.join(sorted(s.value for s in expect))}"
+                )
+            await sql.insert_entries(tx.cur, tenant_id, run_id, entries)
+            await tx.cur.execute(
+                sql.UPDATE_RUN, sql.transition_row(transition, now, tenant_id, run_id)
+            )
+            tx.wakes = transition.runnable_at is not None and transition.runnable_at <= now
+            return await _locked(tx.cur, tenant_id, run_id) or run
+
+        result: Run = await self._write(op)
+        return result
+
+    # -- wake-ups ------------------------------------------------------------------------
+
+    def on_wake(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever any process makes work runnable (LISTEN/NOTIFY)."""
+        self._wake_callbacks.append(callback)
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen())
+
+    async def _listen(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(self.url, **self._kwargs)
+                async with conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    delay = 0.1
+                    self._notify_all()  # anything added while we were not listening
+                    async for _ in conn.notifies():
+                        self._notify_all()
+            except psycopg.Error as exc:
+                log.warning("LISTEN connection lost (%s); reconnecting in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _notify_all(self) -> None:
+        for callback in self._wake_callbacks:
+            callback()
+
+    # -- closing -------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            with contextlib.suppress(Exception):
+                await self._flusher
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+            self._listener = None
+        await self._pool.close()
+
+    async def __aenter__(self) -> PostgresStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+# -- operations inside a transaction -----------------------------------------------------------
+
+
+async def _apply_commit(tx: _Tx, commit: Commit) -> None:
+    """A lease holder's commit; the fence (an UPDATE matching only its epoch) comes first."""
+    lease = commit.lease
+    t = commit.transition
+    fence = (lease.tenant_id, lease.run_id, lease.epoch, lease.worker_id)
+    if t is None:
+        await tx.cur.execute(sql.FENCE, (commit.now, *fence))
+    else:
+        row = sql.transition_row(t, commit.now, lease.tenant_id, lease.run_id)
+        await tx.cur.execute(sql.FENCED_TRANSITION, (*row, lease.epoch, lease.worker_id))
+    if tx.cur.rowcount == 0:
+        raise _lost(lease)
+    await sql.insert_entries(tx.cur, lease.tenant_id, lease.run_id, commit.entries)
+    if commit.consumed:
+        await tx.cur.execute(sql.CONSUME, (list(commit.consumed), lease.tenant_id, lease.run_id))
+    for child in commit.children:
+        await tx.cur.execute(sql.INSERT_RUN, sql.new_run_row(child))
+        tx.wakes = True
+    if t is not None and t.status is RunStatus.WAITING:
+        await tx.cur.execute(sql.WAKE_ON_LATE_SIGNALS, (commit.now, *fence[:2], lease.signal_mark))
+        tx.wakes = tx.wakes or tx.cur.rowcount > 0
+    if t is not None and t.runnable_at is not None and t.runnable_at <= commit.now:
+        tx.wakes = True
+    for out in commit.signals:
+        target = await _locked(tx.cur, out.tenant_id, out.run_id)
+        if target is not None and target.status not in TERMINAL:
+            await _insert_signal(tx, out, commit.now)
+
+
+async def _insert_signal(tx: _Tx, out: OutgoingSignal, now: float) -> None:
+    """Insert a signal (the target's row is locked, so signal ids grow in commit order)."""
+    await tx.cur.execute(
+        sql.INSERT_SIGNAL, (out.tenant_id, out.run_id, out.name, sql.jsonb(out.payload), now)
+    )
+    await tx.cur.execute(sql.WAKE_WAITING, (now, now, out.tenant_id, out.run_id))
+    tx.wakes = tx.wakes or tx.cur.rowcount > 0
+
+
+async def _locked(cur: psycopg.AsyncCursor[Any], tenant_id: str, run_id: str) -> Run | None:
+    await cur.execute(sql.LOCK_RUN, (tenant_id, run_id))
+    row = await cur.fetchone()
+    return sql.run_of(row) if row else None
+
+
+async def _capacity(cur: psycopg.AsyncCursor[Any], now: float) -> Capacity:
+    """Limits in force, locked so concurrent claimers count one after another."""
+    await cur.execute(sql.LOCK_LIMITS)
+    limits = [ConcurrencyLimit(*row) for row in await cur.fetchall()]
+    if not limits:
+        return Capacity((), ())
+    await cur.execute(sql.ACTIVE, (now,))
+    return Capacity(limits, [(r[0], r[1]) for r in await cur.fetchall()])
+
+
+def _lost(lease: Lease) -> LeaseLost:
+    return LeaseLost(
+        f"run {lease.run_id}: this worker's lease (epoch {lease.epoch}) was taken over by "
+        "another worker; its write was refused"
+    )
+
+
+def _fail(batch: list[tuple[Op, asyncio.Future[Any]]], error: Exception) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(error)
+
+
+def translate(exc: BaseException, url: str) -> Exception:
+    """A database error as a ``StoreError`` that says what to do; others unchanged."""
+    if isinstance(exc, StoreError | UsageError):
+        return exc
+    if isinstance(exc, psycopg.OperationalError | OSError):
+        return StoreError(
+            f"lost the connection to PostgreSQL at {redact_url(url)} ({exc}); the write was not "
+            "committed. Workers retry with backoff once the database is back."
+        )
+    if isinstance(exc, pg_errors.DiskFull):
+        return StoreError(f"PostgreSQL at {redact_url(url)} is out of disk space: {exc}")
+    if isinstance(exc, psycopg.Error):
+        return StoreError(f"PostgreSQL at {redact_url(url)} refused a write: {exc}")
+    return exc if isinstance(exc, Exception) else StoreError(str(exc))
+
+
+def redact_url(url: str) -> str:
+    """A connection URL with its password replaced by ``***``, safe to print."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

@@ -1,0 +1,132 @@
+"""What only the PostgreSQL store has to prove: tenant isolation by row-level security,
+wake-ups across processes, URLs with special characters, and clear errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+
+from fluxio.errors import IncompatibleDatabase, StoreError
+from fluxio.store.migrations import LATEST
+from fluxio.store.postgres import PostgresStore, redact_url
+from fluxio.store.records import NewRun, RunQuery
+from fluxio.testing.postgres import APP_PASSWORD, PostgresSandbox
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def pg(postgres: PostgresSandbox, pg_schema: str) -> AsyncIterator[PostgresStore]:
+    store = await PostgresStore.connect(postgres.app_url, schema=pg_schema, pool_size=2)
+    yield store
+    await store.close()
+
+
+def _new(run_id: str, tenant: str) -> NewRun:
+    return NewRun(run_id, tenant, "wf", {"secret": tenant}, 1000.0)
+
+
+async def test_a_connection_without_a_tenant_sees_no_rows(
+    pg: PostgresStore, postgres: PostgresSandbox, pg_schema: str
+) -> None:
+    await pg.create_run(_new("r1", "acme"))
+    async with await psycopg.AsyncConnection.connect(
+        postgres.app_url, autocommit=True, options=f"-c search_path={pg_schema}"
+    ) as conn:
+        cur = await conn.execute("SELECT count(*) FROM runs")
+        assert (await cur.fetchone()) == (0,)
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('fluxio.tenant', 'acme', true)")
+            cur = await conn.execute("SELECT count(*) FROM runs")
+            assert (await cur.fetchone()) == (1,)
+
+
+async def test_a_tenant_scope_hides_other_tenants_even_without_a_where(
+    pg: PostgresStore, postgres: PostgresSandbox, pg_schema: str
+) -> None:
+    await pg.create_run(_new("a1", "acme"))
+    await pg.create_run(_new("g1", "globex"))
+    async with (
+        await psycopg.AsyncConnection.connect(
+            postgres.app_url, autocommit=True, options=f"-c search_path={pg_schema}"
+        ) as conn,
+        conn.transaction(),
+    ):
+        await conn.execute("SELECT set_config('fluxio.tenant', 'globex', true)")
+        cur = await conn.execute("SELECT run_id FROM runs")  # no WHERE on purpose
+        assert await cur.fetchall() == [("g1",)]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            await conn.execute(
+                "INSERT INTO runs (tenant_id, run_id, workflow, status, created_at, updated_at) "
+                "VALUES ('acme', 'forged', 'wf', 'pending', 0, 0)"
+            )
+
+
+async def test_store_reads_are_scoped_to_the_asked_tenant(pg: PostgresStore) -> None:
+    await pg.create_run(_new("same-id", "acme"))
+    await pg.create_run(_new("same-id", "globex"))
+    acme = await pg.list_runs(RunQuery(tenant_id="acme"))
+    assert [(r.tenant_id, r.input) for r in acme] == [("acme", {"secret": "acme"})]
+    assert await pg.get_run("initech", "same-id") is None
+
+
+async def test_url_with_special_characters_in_the_password_connects(
+    postgres: PostgresSandbox, pg_schema: str
+) -> None:
+    url = postgres.app_url
+    for encoded in ("%40", "%2F", "%23", "%3F"):  # @ / # ? percent-encoded
+        assert encoded in url
+    store = await PostgresStore.connect(url, schema=pg_schema, pool_size=1)
+    try:
+        assert await store.schema_version() == LATEST
+    finally:
+        await store.close()
+    assert APP_PASSWORD not in redact_url(url)
+    assert redact_url(url).startswith("postgresql://fluxio_app:***@127.0.0.1")
+
+
+async def test_another_process_creating_work_wakes_a_listening_worker(
+    pg: PostgresStore, postgres: PostgresSandbox, pg_schema: str
+) -> None:
+    woken = asyncio.Event()
+    pg.on_wake(woken.set)
+    await asyncio.sleep(0.3)  # the listener connects
+    woken.clear()
+    other = await PostgresStore.connect(postgres.app_url, schema=pg_schema, pool_size=1)
+    try:
+        await other.create_run(_new("new", "acme"))
+        await asyncio.wait_for(woken.wait(), timeout=5)
+    finally:
+        await other.close()
+
+
+async def test_unreachable_server_is_a_store_error_naming_the_host_not_the_password() -> None:
+    with pytest.raises(StoreError, match="cannot connect to PostgreSQL") as info:
+        await PostgresStore.connect(
+            "postgresql://someone:hunter2@127.0.0.1:1/nowhere", connect_timeout=1
+        )
+    assert "hunter2" not in str(info.value)
+    assert "127.0.0.1:1" in str(info.value)
+
+
+async def test_a_foreign_schema_is_refused_untouched(
+    postgres: PostgresSandbox, pg_schema: str
+) -> None:
+    async with await psycopg.AsyncConnection.connect(
+        postgres.app_url, autocommit=True, options=f"-c search_path={pg_schema}"
+    ) as conn:
+        await conn.execute("CREATE TABLE invoices (id int)")
+    with pytest.raises(IncompatibleDatabase, match="not a fluxio database"):
+        await PostgresStore.connect(postgres.app_url, schema=pg_schema, pool_size=1)
+
+
+async def test_a_newer_schema_is_refused_untouched(pg: PostgresStore, pg_schema: str) -> None:
+    async with pg._pool.connection() as conn:
+        await conn.execute(
+            "UPDATE fluxio_meta SET value = %s WHERE key = 'schema_version'", (str(LATEST + 1),)
+        )
+    with pytest.raises(IncompatibleDatabase, match="newer fluxio"):
+        await PostgresStore.connect(pg.url, schema=pg_schema, pool_size=1)
