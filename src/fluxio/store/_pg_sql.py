@@ -45,18 +45,26 @@ SET_VERSION = (
     "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 )
 SCOPE = "SELECT set_config('fluxio.tenant', %s, true)"
-NOTIFY = "SELECT pg_notify(%s, '')"
+CHANNEL = "fluxio_work"
+NOTIFY = f"SELECT pg_notify('{CHANNEL}', '')"
+_NOTIFY_EACH = f"CROSS JOIN LATERAL (SELECT pg_notify('{CHANNEL}', '')) AS n"
 
 INSERT_RUN = (
     "INSERT INTO runs (run_id, tenant_id, workflow, input, status, created_at, updated_at, "
     "parent_run_id, idempotency_key, runnable_at, priority, queue) "
     "VALUES (%s, %s, %s, %s, 'pending', %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
 )
-FIND_RUN = (
-    f"SELECT {COLUMNS} FROM runs WHERE tenant_id = %s AND "
-    "(run_id = %s OR (idempotency_key IS NOT NULL AND idempotency_key = %s)) "
-    "ORDER BY (run_id = %s) DESC LIMIT 1"
+CREATE_RUN = (
+    "WITH ins AS (INSERT INTO runs (run_id, tenant_id, workflow, input, status, created_at, "
+    "updated_at, parent_run_id, idempotency_key, runnable_at, priority, queue) "
+    "VALUES (%s, %s, %s, %s, 'pending', %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING "
+    f"RETURNING {COLUMNS}) "
+    f"SELECT true, {COLUMNS} FROM ins {_NOTIFY_EACH} "
+    f"UNION ALL (SELECT false, {COLUMNS} FROM runs WHERE NOT EXISTS (SELECT 1 FROM ins) "
+    "AND tenant_id = %s AND (run_id = %s OR (idempotency_key IS NOT NULL AND "
+    "idempotency_key = %s)) ORDER BY (run_id = %s) DESC LIMIT 1)"
 )
+"""Create a run, or find the existing one by id or idempotency key, in one statement."""
 GET_RUN = f"SELECT {COLUMNS} FROM runs WHERE tenant_id = %s AND run_id = %s"
 LOCK_RUN = GET_RUN + " FOR UPDATE"
 JOURNAL = (
@@ -92,10 +100,9 @@ CANCEL_ASKED = (
     f"SELECT DISTINCT run_id FROM signals WHERE name = %s AND (tenant_id, run_id) IN {_PAIRS}"
 )
 
-FENCE = (
-    "UPDATE runs SET updated_at = %s "
-    "WHERE tenant_id = %s AND run_id = %s AND epoch = %s AND lease_owner = %s"
-)
+FENCE = "SELECT fluxio_fence(%s, %s, %s, %s, %s)"
+"""Raises SQLSTATE FX001 (aborting the transaction) unless the lease's epoch still holds."""
+LEASE_LOST = "FX001"
 UPDATE_RUN = (
     "UPDATE runs SET status = %s, wait = %s, result = %s, error = %s, attention = %s, "
     "runnable_at = %s, updated_at = %s, "
@@ -103,19 +110,20 @@ UPDATE_RUN = (
     "lease_expires_at = CASE WHEN %s THEN lease_expires_at END "
     "WHERE tenant_id = %s AND run_id = %s"
 )
-FENCED_TRANSITION = UPDATE_RUN + " AND epoch = %s AND lease_owner = %s"
 CONSUME = "DELETE FROM signals WHERE signal_id = ANY(%s) AND tenant_id = %s AND run_id = %s"
 WAKE_ON_LATE_SIGNALS = (
-    "UPDATE runs SET runnable_at = %s WHERE tenant_id = %s AND run_id = %s AND EXISTS "
-    "(SELECT 1 FROM signals s WHERE s.tenant_id = runs.tenant_id AND s.run_id = runs.run_id "
-    "AND s.signal_id > %s)"
+    "WITH w AS (UPDATE runs SET runnable_at = %s WHERE tenant_id = %s AND run_id = %s AND "
+    "EXISTS (SELECT 1 FROM signals s WHERE s.tenant_id = runs.tenant_id AND "
+    "s.run_id = runs.run_id AND s.signal_id > %s) RETURNING 1) "
+    f"SELECT 1 FROM w {_NOTIFY_EACH}"
 )
 INSERT_SIGNAL = (
     "INSERT INTO signals (tenant_id, run_id, name, payload, sent_at) VALUES (%s, %s, %s, %s, %s)"
 )
 WAKE_WAITING = (
-    "UPDATE runs SET runnable_at = %s, updated_at = %s "
-    "WHERE tenant_id = %s AND run_id = %s AND status = 'waiting'"
+    "WITH w AS (UPDATE runs SET runnable_at = %s, updated_at = %s "
+    "WHERE tenant_id = %s AND run_id = %s AND status = 'waiting' RETURNING 1) "
+    f"SELECT 1 FROM w {_NOTIFY_EACH}"
 )
 
 LOCK_LIMITS = (
@@ -135,6 +143,12 @@ DELETE_LIMIT = "DELETE FROM concurrency_limits WHERE tenant_id = %s AND queue = 
 def jsonb(value: Any) -> Jsonb | None:
     """A value for a JSONB column; ``None`` is SQL NULL."""
     return None if value is None else Jsonb(value)
+
+
+def create_run_row(new: NewRun) -> tuple[Any, ...]:
+    """Parameters of ``CREATE_RUN``."""
+    find = (new.tenant_id, new.run_id, new.idempotency_key, new.run_id)
+    return (*new_run_row(new), *find)
 
 
 def new_run_row(new: NewRun) -> tuple[Any, ...]:

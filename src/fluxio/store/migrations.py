@@ -130,8 +130,198 @@ CREATE TABLE signals (
 CREATE INDEX signals_run ON signals (tenant_id, run_id);
 """
 
+_QUEUES_SQLITE = """
+ALTER TABLE runs ADD COLUMN queue TEXT NOT NULL DEFAULT 'default';
+CREATE INDEX runs_leased ON runs (tenant_id, queue) WHERE lease_owner IS NOT NULL;
+CREATE TABLE concurrency_limits (
+    tenant_id TEXT NOT NULL,
+    queue TEXT NOT NULL,
+    max_active INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, queue)
+) WITHOUT ROWID;
+"""
+
+# Row-level security: every tenant-owned table shows a transaction only the rows of the tenant
+# it set with ``set_config('fluxio.tenant', ...)``; no tenant set, no rows. Workers claim across
+# tenants in the reserved system scope '*'. Superusers and BYPASSRLS roles skip RLS by
+# PostgreSQL's design: connect as an ordinary role (docs/postgres.md).
+_TENANT_POLICY = """
+ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
+CREATE POLICY {table}_tenant ON {table}
+    USING (tenant_id = current_setting('fluxio.tenant', true)
+           OR current_setting('fluxio.tenant', true) = '*')
+    WITH CHECK (tenant_id = current_setting('fluxio.tenant', true)
+           OR current_setting('fluxio.tenant', true) = '*');
+"""
+
+_QUEUES_POSTGRES = """
+ALTER TABLE runs ADD COLUMN queue TEXT NOT NULL DEFAULT 'default';
+CREATE INDEX runs_leased ON runs (tenant_id, queue) WHERE lease_owner IS NOT NULL;
+CREATE INDEX runs_claimable ON runs (priority DESC, runnable_at) WHERE runnable_at IS NOT NULL;
+CREATE TABLE concurrency_limits (
+    tenant_id TEXT NOT NULL,
+    queue TEXT NOT NULL,
+    max_active INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, queue)
+);
+-- The fence every lease holder's commit starts with. It raises (SQLSTATE FX001) when the
+-- lease's epoch has moved on, aborting the whole transaction inside the database, so a commit
+-- can be sent in one round trip without the client checking a row count first.
+CREATE FUNCTION fluxio_fence(
+    p_tenant TEXT, p_run TEXT, p_epoch BIGINT, p_owner TEXT, p_now DOUBLE PRECISION
+) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE runs SET updated_at = p_now
+    WHERE tenant_id = p_tenant AND run_id = p_run AND epoch = p_epoch AND lease_owner = p_owner;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'FX001', MESSAGE = format(
+            'run %s: this worker''s lease (epoch %s) was taken over by another worker; '
+            'its write was refused', p_run, p_epoch);
+    END IF;
+END $$;
+""" + "".join(
+    _TENANT_POLICY.format(table=t) for t in ("runs", "journal", "signals", "concurrency_limits")
+)
+
+_AUDIT_SQLITE = """
+CREATE TABLE audit_entries (
+    tenant_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    timestamp REAL NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_type TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    result TEXT NOT NULL,
+    run_id TEXT,
+    step_key TEXT,
+    inputs_digest TEXT,
+    outputs_digest TEXT,
+    duration_ms REAL,
+    error TEXT,
+    policies_evaluated TEXT NOT NULL,
+    policies_violated TEXT NOT NULL,
+    approval_id TEXT,
+    reversibility TEXT,
+    payload_digest TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    payload TEXT,
+    PRIMARY KEY (tenant_id, seq)
+);
+CREATE INDEX audit_entries_time ON audit_entries (tenant_id, timestamp);
+CREATE INDEX audit_entries_run ON audit_entries (tenant_id, run_id) WHERE run_id IS NOT NULL;
+CREATE TABLE audit_heads (
+    tenant_id TEXT NOT NULL PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE audit_checkpoints (
+    tenant_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    time REAL NOT NULL,
+    key_fingerprint TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, seq)
+) WITHOUT ROWID;
+"""
+
+# Payloads and policy lists are JSON text, not JSONB, so that they come back exactly as written
+# (JSONB rewrites numbers), and so do the digests recomputed from them.
+_AUDIT_POSTGRES = """
+CREATE TABLE audit_entries (
+    tenant_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    timestamp DOUBLE PRECISION NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_type TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    result TEXT NOT NULL,
+    run_id TEXT,
+    step_key TEXT,
+    inputs_digest TEXT,
+    outputs_digest TEXT,
+    duration_ms DOUBLE PRECISION,
+    error TEXT,
+    policies_evaluated TEXT NOT NULL,
+    policies_violated TEXT NOT NULL,
+    approval_id TEXT,
+    reversibility TEXT,
+    payload_digest TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    payload TEXT,
+    PRIMARY KEY (tenant_id, seq)
+);
+CREATE INDEX audit_entries_time ON audit_entries (tenant_id, timestamp);
+CREATE INDEX audit_entries_run ON audit_entries (tenant_id, run_id) WHERE run_id IS NOT NULL;
+CREATE TABLE audit_heads (
+    tenant_id TEXT NOT NULL PRIMARY KEY,
+    seq BIGINT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TABLE audit_checkpoints (
+    tenant_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    hash TEXT NOT NULL,
+    time DOUBLE PRECISION NOT NULL,
+    key_fingerprint TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, seq)
+);
+""" + "".join(
+    _TENANT_POLICY.format(table=t) for t in ("audit_entries", "audit_heads", "audit_checkpoints")
+)
+
+# fluxio.governance.policies.limits: one row per (tenant, counter key, window start); a hit is
+# one upsert that increments only below the limit.
+_LIMITS_SQLITE = """
+CREATE TABLE policy_limit_counters (
+    tenant_id TEXT NOT NULL,
+    counter_key TEXT NOT NULL,
+    period_start INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (tenant_id, counter_key, period_start)
+) WITHOUT ROWID;
+CREATE INDEX policy_limit_counters_period ON policy_limit_counters (period_start);
+"""
+
+_LIMITS_POSTGRES = """
+CREATE TABLE policy_limit_counters (
+    tenant_id TEXT NOT NULL,
+    counter_key TEXT NOT NULL,
+    period_start BIGINT NOT NULL,
+    count INTEGER NOT NULL,
+    updated_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (tenant_id, counter_key, period_start)
+);
+CREATE INDEX policy_limit_counters_period ON policy_limit_counters (period_start);
+""" + _TENANT_POLICY.format(table="policy_limit_counters")
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, journal and signals", _INITIAL_SQLITE, _INITIAL_POSTGRES),
+    Migration(
+        2,
+        "queues, concurrency limits, row-level security by tenant",
+        _QUEUES_SQLITE,
+        _QUEUES_POSTGRES,
+    ),
+    Migration(
+        3,
+        "hash-chained audit log: entries, chain heads, signed checkpoints",
+        _AUDIT_SQLITE,
+        _AUDIT_POSTGRES,
+    ),
+    Migration(
+        4,
+        "policy limit counters: actions per tenant, key and time window",
+        _LIMITS_SQLITE,
+        _LIMITS_POSTGRES,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -3,8 +3,9 @@
 Many worker processes on many machines share one database. What keeps them honest:
 
 - Claims take runs with ``FOR UPDATE SKIP LOCKED`` in priority order and bump each run's lease
-  epoch; every later write of a lease holder starts with a *fence*, an ``UPDATE`` of the run row
-  that matches only the holder's epoch, so a worker whose lease was taken over writes nothing.
+  epoch; every later write of a lease holder starts with a *fence* (``fluxio_fence``), which
+  locks the run row and aborts the transaction unless the holder's epoch still holds, so a
+  worker whose lease was taken over writes nothing.
 - A step's outcome, the run's next state, its children and its outgoing signals commit in one
   transaction. Writes of concurrent runs in one process share transactions (group commit).
 - ``LISTEN/NOTIFY`` wakes idle workers when work appears; polling remains the fallback.
@@ -59,7 +60,7 @@ __all__ = ["PostgresStore"]
 log = logging.getLogger("fluxio.store.postgres")
 
 T = TypeVar("T")
-CHANNEL = "fluxio_work"
+CHANNEL = sql.CHANNEL
 SYSTEM_SCOPE = "*"
 _MIGRATION_LOCK = 0x666C7578  # "flux": serializes schema upgrades of concurrent processes
 _TRANSIENT = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
@@ -235,18 +236,13 @@ class PostgresStore:
         self, conn: psycopg.AsyncConnection[Any], batch: list[tuple[Op, asyncio.Future[Any]]]
     ) -> bool:
         """Try the whole batch in one transaction; False if an operation refused (rolled back)."""
-        results: list[Any] = []
         try:
-            async with conn.transaction(), conn.cursor() as cur:
-                await cur.execute(sql.SCOPE, (SYSTEM_SCOPE,))
-                txs = []
-                for op, _ in batch:
-                    tx = _Tx(cur)
-                    results.append(await op(tx))
-                    txs.append(tx)
-                if any(tx.wakes for tx in txs):
-                    await cur.execute(sql.NOTIFY, (CHANNEL,))
+            results = await self._transaction(conn, [op for op, _ in batch])
         except (StoreError, UsageError, psycopg.IntegrityError):
+            return False
+        except psycopg.Error as exc:
+            if exc.sqlstate != sql.LEASE_LOST:
+                raise
             return False
         for (_, future), value in zip(batch, results, strict=True):
             if not future.done():
@@ -257,27 +253,43 @@ class PostgresStore:
         self, conn: psycopg.AsyncConnection[Any], op: Op, future: asyncio.Future[Any]
     ) -> None:
         try:
-            async with conn.transaction(), conn.cursor() as cur:
-                await cur.execute(sql.SCOPE, (SYSTEM_SCOPE,))
-                tx = _Tx(cur)
-                value = await op(tx)
-                if tx.wakes:
-                    await cur.execute(sql.NOTIFY, (CHANNEL,))
+            (value,) = await self._transaction(conn, [op])
         except (StoreError, UsageError) as exc:
-            if not future.done():
-                future.set_exception(exc)
-            return
+            _settle(future, exc)
         except psycopg.IntegrityError as exc:
-            if not future.done():
-                future.set_exception(StoreError(f"write refused by the database: {exc}"))
-            return
-        if not future.done():
-            future.set_result(value)
+            _settle(future, StoreError(f"write refused by the database: {exc}"))
+        except psycopg.Error as exc:
+            if exc.sqlstate != sql.LEASE_LOST:
+                raise
+            _settle(future, LeaseLost(exc.diag.message_primary or str(exc)))
+        else:
+            _settle(future, None, value)
+
+    @staticmethod
+    async def _transaction(conn: psycopg.AsyncConnection[Any], ops: list[Op]) -> list[Any]:
+        """Run ops in one transaction, pipelined: statements whose results nobody reads
+        (fences, journal inserts, COMMIT) go out together in one round trip."""
+        results: list[Any] = []
+        async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
+            await cur.execute(sql.SCOPE, (SYSTEM_SCOPE,))
+            txs = []
+            for op in ops:
+                tx = _Tx(cur)
+                results.append(await op(tx))
+                txs.append(tx)
+            if any(tx.wakes for tx in txs):
+                await cur.execute(sql.NOTIFY)
+        return results
 
     async def _read(self, tenant_id: str, query: str, params: Sequence[Any]) -> list[Any]:
         """A read in one tenant's scope: row-level security shows only that tenant's rows."""
         try:
-            async with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            async with (
+                self._pool.connection() as conn,
+                conn.pipeline(),
+                conn.transaction(),
+                conn.cursor() as cur,
+            ):
                 await cur.execute(sql.SCOPE, (tenant_id,))
                 await cur.execute(query, params)
                 return await cur.fetchall()
@@ -288,15 +300,10 @@ class PostgresStore:
 
     async def create_run(self, new: NewRun) -> tuple[Run, bool]:
         async def op(tx: _Tx) -> tuple[Run, bool]:
-            await tx.cur.execute(sql.INSERT_RUN, sql.new_run_row(new))
-            created = tx.cur.rowcount == 1
-            tx.wakes = created
-            await tx.cur.execute(
-                sql.FIND_RUN, (new.tenant_id, new.run_id, new.idempotency_key, new.run_id)
-            )
+            await tx.cur.execute(sql.CREATE_RUN, sql.create_run_row(new))
             row = await tx.cur.fetchone()
-            assert row is not None
-            return sql.run_of(row), created
+            assert row is not None  # the new run, or the one that was there
+            return sql.run_of(row[1:]), bool(row[0])
 
         result: tuple[Run, bool] = await self._write(op)
         return result
@@ -494,17 +501,15 @@ class PostgresStore:
 
 
 async def _apply_commit(tx: _Tx, commit: Commit) -> None:
-    """A lease holder's commit; the fence (an UPDATE matching only its epoch) comes first."""
+    """A lease holder's commit; the fence comes first and aborts everything if the lease is lost."""
     lease = commit.lease
     t = commit.transition
-    fence = (lease.tenant_id, lease.run_id, lease.epoch, lease.worker_id)
-    if t is None:
-        await tx.cur.execute(sql.FENCE, (commit.now, *fence))
-    else:
+    await tx.cur.execute(
+        sql.FENCE, (lease.tenant_id, lease.run_id, lease.epoch, lease.worker_id, commit.now)
+    )
+    if t is not None:
         row = sql.transition_row(t, commit.now, lease.tenant_id, lease.run_id)
-        await tx.cur.execute(sql.FENCED_TRANSITION, (*row, lease.epoch, lease.worker_id))
-    if tx.cur.rowcount == 0:
-        raise _lost(lease)
+        await tx.cur.execute(sql.UPDATE_RUN, row)
     await sql.insert_entries(tx.cur, lease.tenant_id, lease.run_id, commit.entries)
     if commit.consumed:
         await tx.cur.execute(sql.CONSUME, (list(commit.consumed), lease.tenant_id, lease.run_id))
@@ -512,8 +517,10 @@ async def _apply_commit(tx: _Tx, commit: Commit) -> None:
         await tx.cur.execute(sql.INSERT_RUN, sql.new_run_row(child))
         tx.wakes = True
     if t is not None and t.status is RunStatus.WAITING:
-        await tx.cur.execute(sql.WAKE_ON_LATE_SIGNALS, (commit.now, *fence[:2], lease.signal_mark))
-        tx.wakes = tx.wakes or tx.cur.rowcount > 0
+        await tx.cur.execute(
+            sql.WAKE_ON_LATE_SIGNALS,
+            (commit.now, lease.tenant_id, lease.run_id, lease.signal_mark),
+        )
     if t is not None and t.runnable_at is not None and t.runnable_at <= commit.now:
         tx.wakes = True
     for out in commit.signals:
@@ -528,7 +535,6 @@ async def _insert_signal(tx: _Tx, out: OutgoingSignal, now: float) -> None:
         sql.INSERT_SIGNAL, (out.tenant_id, out.run_id, out.name, sql.jsonb(out.payload), now)
     )
     await tx.cur.execute(sql.WAKE_WAITING, (now, now, out.tenant_id, out.run_id))
-    tx.wakes = tx.wakes or tx.cur.rowcount > 0
 
 
 async def _locked(cur: psycopg.AsyncCursor[Any], tenant_id: str, run_id: str) -> Run | None:
@@ -547,11 +553,13 @@ async def _capacity(cur: psycopg.AsyncCursor[Any], now: float) -> Capacity:
     return Capacity(limits, [(r[0], r[1]) for r in await cur.fetchall()])
 
 
-def _lost(lease: Lease) -> LeaseLost:
-    return LeaseLost(
-        f"run {lease.run_id}: this worker's lease (epoch {lease.epoch}) was taken over by "
-        "another worker; its write was refused"
-    )
+def _settle(future: asyncio.Future[Any], error: BaseException | None, value: Any = None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(value)
+    else:
+        future.set_exception(error)
 
 
 def _fail(batch: list[tuple[Op, asyncio.Future[Any]]], error: Exception) -> None:
