@@ -105,6 +105,7 @@ class StepFailed(FluxioError):
         retryable: whether a retry may succeed; ``False`` stops the retry policy at once.
         retry_after: seconds to wait before the next attempt, overriding the backoff.
         error_type: the name of the original exception type, kept across replay.
+        details: JSON facts kept with the error across replay (e.g. the policies that denied).
     """
 
     def __init__(
@@ -114,12 +115,14 @@ class StepFailed(FluxioError):
         retryable: bool = True,
         retry_after: float | None = None,
         error_type: str | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
         self.retry_after = retry_after
         self.error_type = error_type or type(self).__name__
+        self.details = details or {}
 
 
 class StepTimeout(StepFailed):
@@ -148,7 +151,7 @@ class PolicyDenied(StepFailed):
     """Governance refused the action. ``policies`` names the policies that stopped it."""
 
     def __init__(self, message: str, *, policies: tuple[str, ...] = ()) -> None:
-        super().__init__(message, retryable=False)
+        super().__init__(message, retryable=False, details={"policies": list(policies)})
         self.policies = policies
 
 
@@ -156,7 +159,7 @@ class BudgetExceeded(StepFailed):
     """The call would take a hard budget past its limit; it was refused before it ran."""
 
     def __init__(self, message: str, *, budget: str = "") -> None:
-        super().__init__(message, retryable=False)
+        super().__init__(message, retryable=False, details={"budget": budget})
         self.budget = budget
 
 

@@ -3,7 +3,7 @@
 from fluxio.engine.clock import Clock, SystemClock
 from fluxio.engine.context import BranchError, FailurePolicy, RunContext, StepInfo, current_step
 from fluxio.engine.engine import Engine, WorkflowFn
-from fluxio.engine.interceptors import ExecuteStepInput, Interceptor, Next
+from fluxio.engine.interceptors import ExecuteStepInput, Interceptor, Next, StepGuard
 from fluxio.engine.options import RetryPolicy, StepOptions
 from fluxio.engine.worker import Worker
 
@@ -14,6 +14,7 @@ __all__ = [
     "ExecuteStepInput",
     "FailurePolicy",
     "Interceptor",
+    "StepGuard",
     "Next",
     "RetryPolicy",
     "RunContext",

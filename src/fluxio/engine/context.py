@@ -15,13 +15,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from fluxio.errors import (
+    BudgetExceeded,
     Cancelled,
+    ModelError,
     NonDeterminismError,
     Park,
+    PolicyDenied,
     RunInterrupt,
     StepFailed,
     StepTimeout,
     Suspend,
+    ToolInputInvalid,
+    ToolUnavailable,
     UsageError,
 )
 from fluxio.store.records import (
@@ -81,17 +86,46 @@ class BranchError:
 
 def error_value(exc: StepFailed) -> dict[str, Any]:
     """How an error is recorded in the journal."""
-    return {"type": exc.error_type, "message": exc.message, "retryable": exc.retryable}
+    value: dict[str, Any] = {
+        "type": exc.error_type,
+        "message": exc.message,
+        "retryable": exc.retryable,
+    }
+    if exc.details:
+        value["details"] = exc.details
+    return value
+
+
+_REPLAYED_TYPES: dict[str, type[StepFailed]] = {
+    cls.__name__: cls
+    for cls in (
+        StepTimeout,
+        ToolInputInvalid,
+        ToolUnavailable,
+        ModelError,
+        PolicyDenied,
+        BudgetExceeded,
+    )
+}
 
 
 def error_from_value(value: Mapping[str, Any]) -> StepFailed:
-    """The exception a recorded error replays as."""
-    cls = StepTimeout if value.get("type") == "StepTimeout" else StepFailed
-    return cls(
+    """The exception a recorded error replays as (fluxio's own step errors keep their type)."""
+    kind = str(value.get("type", "StepFailed"))
+    details = dict(value.get("details") or {})
+    error = StepFailed.__new__(_REPLAYED_TYPES.get(kind, StepFailed))
+    StepFailed.__init__(
+        error,
         str(value.get("message", "")),
         retryable=bool(value.get("retryable", True)),
-        error_type=str(value.get("type", "StepFailed")),
+        error_type=kind,
+        details=details,
     )
+    if isinstance(error, PolicyDenied):
+        error.policies = tuple(details.get("policies", ()))
+    if isinstance(error, BudgetExceeded):
+        error.budget = str(details.get("budget", ""))
+    return error
 
 
 def as_step_failed(exc: Exception) -> StepFailed:
@@ -283,7 +317,11 @@ class RunContext:
         if recorded is not None:
             return _replayed(recorded, decode)  # type: ignore[no-any-return]
         self._boundary()
-        opts = options or state.engine.default_options
+        engine = state.engine
+        step = engine.step_input(state, full, step_name, fn, args, kwargs, options)
+        if engine.guarded:
+            step = await engine.admit(state, step)
+        opts = step.options
         intent = state.last_intent.get(full)
         if opts.needs_intent:
             if intent is not None and intent.kind is EntryKind.INTENT:
@@ -296,7 +334,7 @@ class RunContext:
             await state.commit(
                 [JournalEntry(state.next_seq(), full, EntryKind.INTENT, step_name, started_at=now)]
             )
-        result: T = await state.engine.execute_step(state, full, step_name, fn, args, kwargs, opts)
+        result: T = await engine.execute_step(state, step)
         return result
 
     async def sleep(self, seconds: float, *, key: str | None = None) -> None:

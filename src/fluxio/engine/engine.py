@@ -24,7 +24,7 @@ from fluxio.engine.context import (
     call_step_body,
     error_value,
 )
-from fluxio.engine.interceptors import ExecuteStepInput, Interceptor, chain
+from fluxio.engine.interceptors import ExecuteStepInput, Interceptor, StepGuard, chain
 from fluxio.engine.options import DEFAULT_OPTIONS, StepOptions
 from fluxio.errors import (
     Cancelled,
@@ -97,6 +97,11 @@ class Engine:
         self.queues = tuple(queues)
         self._workflows: dict[str, WorkflowFn] = {}
         self._execute = chain(list(interceptors), self._run_attempts)
+        self._guards: list[StepGuard] = [
+            i  # type: ignore[misc]
+            for i in interceptors
+            if callable(getattr(i, "admit_step", None))
+        ]
         self.active: dict[str, RunState] = {}
         self._wakeup: asyncio.Event | None = None
         for name, workflow in (workflows or {}).items():
@@ -430,7 +435,7 @@ class Engine:
 
     # -- steps -------------------------------------------------------------------------
 
-    async def execute_step(
+    def step_input(
         self,
         state: RunState,
         key: str,
@@ -438,12 +443,11 @@ class Engine:
         fn: Callable[..., Any],
         args: tuple[Any, ...],
         kwargs: Mapping[str, Any],
-        options: StepOptions,
-    ) -> Any:
-        """Run one step through the interceptor chain and journal its outcome."""
+        options: StepOptions | None,
+    ) -> ExecuteStepInput:
+        """Everything interceptors and guards see about one step execution."""
         run = state.run
-        started = self.clock.now()
-        step_input = ExecuteStepInput(
+        return ExecuteStepInput(
             run.run_id,
             run.tenant_id,
             run.workflow,
@@ -452,9 +456,46 @@ class Engine:
             fn,
             args,
             kwargs,
-            options,
+            options or self.default_options,
             idempotency_key(run.tenant_id, run.run_id, key),
         )
+
+    @property
+    def guarded(self) -> bool:
+        """Whether any interceptor admits steps (``admit_step``) before they are journaled."""
+        return bool(self._guards)
+
+    async def admit(self, state: RunState, step: ExecuteStepInput) -> ExecuteStepInput:
+        """Ask every guard whether ``step`` may run, before its intent is journaled.
+
+        A guard returns the step (maybe with rewritten arguments), raises a ``StepFailed``
+        (a denial: recorded as the step's outcome, so replay and callers see the same error),
+        or waits durably through the ``RunContext`` it is given (an approval).
+        """
+        for index, guard in enumerate(self._guards):
+            ctx = RunContext(state, f"{step.step_key}:guard{index}.")
+            try:
+                step = await guard.admit_step(step, ctx)
+            except StepFailed as failure:
+                now = self.clock.now()
+                entry = JournalEntry(
+                    state.next_seq(),
+                    step.step_key,
+                    EntryKind.OUTCOME,
+                    step.name,
+                    ok=False,
+                    value=error_value(failure),
+                    started_at=now,
+                    finished_at=now,
+                )
+                await state.commit([entry])
+                raise
+        return step
+
+    async def execute_step(self, state: RunState, step_input: ExecuteStepInput) -> Any:
+        """Run one step through the interceptor chain and journal its outcome."""
+        key, name, options = step_input.step_key, step_input.name, step_input.options
+        started = self.clock.now()
         try:
             result = await self._execute(step_input)
         except StepFailed as failure:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from fluxio.engine.options import StepOptions
 
-__all__ = ["ExecuteStepInput", "Interceptor", "Next", "chain"]
+__all__ = ["ExecuteStepInput", "Interceptor", "Next", "StepGuard", "chain"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,25 @@ class Interceptor(Protocol):
 
     async def execute_step(self, input: ExecuteStepInput, next: Next) -> Any:
         """Run the step by awaiting ``next(input)``, or decide not to."""
+        ...
+
+
+class StepGuard(Protocol):
+    """An interceptor that also decides whether a step may run at all (policy, approval, budget).
+
+    ``admit_step`` is called in run code, before the step's intent is journaled and never for a
+    step whose outcome is already recorded. It returns the step (possibly with rewritten
+    ``args``), raises a ``StepFailed`` such as ``PolicyDenied`` (recorded as the step's
+    outcome), or waits durably through ``ctx`` (``ctx.wait_for`` an approval, ``ctx.step`` to
+    journal a decision so replay sees the same one). Its ``ctx`` has its own key scope.
+    """
+
+    async def execute_step(self, input: ExecuteStepInput, next: Next) -> Any:
+        """Run the step by awaiting ``next(input)``, or decide not to."""
+        ...
+
+    async def admit_step(self, input: ExecuteStepInput, ctx: Any) -> ExecuteStepInput:
+        """Admit, rewrite, deny or hold the step before anything about it is journaled."""
         ...
 
 

@@ -1,0 +1,134 @@
+"""Step guards: admission before a step is journaled (the seam governance plugs into)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from fluxio import Engine, ExecuteStepInput, RunContext, RunStatus, StepOptions
+from fluxio.engine import Next
+from fluxio.errors import PolicyDenied, StepFailed
+from fluxio.store.base import Store
+
+pytestmark = pytest.mark.anyio
+
+RISKY = StepOptions(side_effects=True, idempotent=False, metadata={"kind": "tool"})
+
+
+class Guard:
+    """Denies 'delete', doubles 'amount', and holds 'pay' for an approval signal."""
+
+    def __init__(self) -> None:
+        self.admitted: list[str] = []
+
+    async def execute_step(self, input: ExecuteStepInput, next: Next) -> Any:
+        return await next(input)
+
+    async def admit_step(self, input: ExecuteStepInput, ctx: RunContext) -> ExecuteStepInput:
+        self.admitted.append(input.name)
+        if input.name == "delete":
+            raise PolicyDenied("deleting is forbidden here", policies=("no-deletes",))
+        if input.name == "pay":
+            decision = await ctx.wait_for("approval:pay", reason="approval")
+            if decision != "yes":
+                raise PolicyDenied("payment rejected by a human", policies=("four-eyes",))
+        if "amount" in input.kwargs:
+            return dataclasses.replace(input, kwargs={"amount": input.kwargs["amount"] * 2})
+        return input
+
+
+async def test_a_denied_step_is_a_recorded_outcome_that_replays_as_the_same_error(
+    store: Store,
+) -> None:
+    ran: list[str] = []
+
+    async def delete() -> None:
+        ran.append("delete")
+
+    async def wf(ctx: RunContext, _: object) -> str:
+        try:
+            await ctx.step(delete, options=RISKY)
+        except PolicyDenied as denied:
+            return f"denied by {denied.policies}"
+        return "deleted"
+
+    guard = Guard()
+    engine = Engine(store, workflows={"wf": wf}, interceptors=[guard])
+    assert await engine.run("wf") == "denied by ('no-deletes',)"
+    assert ran == []
+    run = (await engine.list_runs())[0]
+    [entry] = await engine.journal(run.run_id)
+    assert (entry.name, entry.ok, entry.value["type"]) == ("delete", False, "PolicyDenied")
+
+
+async def test_a_guard_may_rewrite_arguments(store: Store) -> None:
+    async def charge(amount: int) -> int:
+        return amount
+
+    async def wf(ctx: RunContext, _: object) -> int:
+        return await ctx.step(charge, amount=5)
+
+    engine = Engine(store, workflows={"wf": wf}, interceptors=[Guard()])
+    assert await engine.run("wf") == 10
+
+
+async def test_an_approval_held_by_a_guard_waits_durably_and_writes_no_intent_first(
+    store: Store,
+) -> None:
+    paid: list[int] = []
+
+    async def pay() -> str:
+        paid.append(1)
+        return "paid"
+
+    async def wf(ctx: RunContext, _: object) -> str:
+        return await ctx.step(pay, options=RISKY)
+
+    guard = Guard()
+    engine = Engine(store, workflows={"wf": wf}, interceptors=[guard])
+    run = await engine.start("wf")
+    await engine.drive()
+    waiting = await engine.get(run.run_id)
+    assert waiting.status is RunStatus.WAITING
+    assert waiting.wait is not None and waiting.wait.reason == "approval"
+    assert [e.kind.value for e in await engine.journal(run.run_id)] == []  # no intent yet
+
+    await engine.signal(run.run_id, "approval:pay", "yes")
+    assert await engine.result(run.run_id) == "paid"
+    assert paid == [1]
+    kinds = [(e.step_key, e.kind.value) for e in await engine.journal(run.run_id)]
+    assert kinds == [("1:guard0.1", "outcome"), ("1", "intent"), ("1", "outcome")]
+
+
+async def test_a_recorded_step_is_not_admitted_again_on_replay(store: Store) -> None:
+    async def read() -> str:
+        return "data"
+
+    async def wf(ctx: RunContext, _: object) -> str:
+        value = await ctx.step(read)
+        await ctx.sleep(0)
+        return value
+
+    guard = Guard()
+    engine = Engine(store, workflows={"wf": wf}, interceptors=[guard])
+    assert await engine.run("wf") == "data"
+    assert guard.admitted == ["read"]
+
+
+async def test_a_rejected_approval_fails_the_step_with_the_guards_error(store: Store) -> None:
+    async def pay() -> str:
+        return "paid"
+
+    async def wf(ctx: RunContext, _: object) -> str:
+        try:
+            return await ctx.step(pay, options=RISKY)
+        except StepFailed as failed:
+            return failed.error_type
+
+    engine = Engine(store, workflows={"wf": wf}, interceptors=[Guard()])
+    run = await engine.start("wf")
+    await engine.drive()
+    await engine.signal(run.run_id, "approval:pay", "no")
+    assert await engine.result(run.run_id) == "PolicyDenied"
