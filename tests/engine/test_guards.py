@@ -92,7 +92,8 @@ async def test_an_approval_held_by_a_guard_waits_durably_and_writes_no_intent_fi
     await engine.drive()
     waiting = await engine.get(run.run_id)
     assert waiting.status is RunStatus.WAITING
-    assert waiting.wait is not None and waiting.wait.reason == "approval"
+    assert waiting.wait is not None
+    assert waiting.wait.reason == "approval"
     assert [e.kind.value for e in await engine.journal(run.run_id)] == []  # no intent yet
 
     await engine.signal(run.run_id, "approval:pay", "yes")

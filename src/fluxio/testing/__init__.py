@@ -13,12 +13,19 @@ from fluxio.testing.conformance import (
     StoreConformance,
     run_conformance,
 )
+from fluxio.testing.fake_model import FakeModel
+from fluxio.testing.replay import Cassette, RecordingModel, ReplayModel, cassette_model
 
 __all__ = [
     "CHECKS",
+    "Cassette",
     "Check",
     "ConformanceError",
     "FakeClock",
+    "FakeModel",
+    "RecordingModel",
+    "ReplayModel",
     "StoreConformance",
+    "cassette_model",
     "run_conformance",
 ]

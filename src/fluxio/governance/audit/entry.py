@@ -1,0 +1,295 @@
+"""What the audit log records: an ``AuditEvent`` in, a sealed, hash-chained ``AuditEntry`` out.
+
+An event says who did what to what, how it ended and which governance decided it. The log
+assigns the tenant's next sequence number, the time (unless given), the payload digest, the
+previous entry's hash and the entry's own hash, and returns the ``AuditEntry``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+from fluxio.errors import UsageError
+
+__all__ = [
+    "ACTIONS",
+    "Actor",
+    "ActorType",
+    "AuditEntry",
+    "AuditEvent",
+    "AuditResult",
+    "Reversibility",
+]
+
+ActorType = Literal["user", "agent", "system", "workflow"]
+AuditResult = Literal["success", "failure", "denied", "pending"]
+Reversibility = Literal["reversible", "irreversible", "compensable"]
+
+ACTIONS = (
+    "run.started",
+    "run.completed",
+    "run.failed",
+    "step.started",
+    "step.completed",
+    "step.failed",
+    "tool.called",
+    "model.called",
+    "policy.decision",
+    "approval.requested",
+    "approval.decided",
+    "budget.exceeded",
+    "config.changed",
+    "audit.payload_erased",
+)
+"""The actions fluxio itself records; any lower-case dotted name (``billing.refund``) is valid."""
+
+_ACTION = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acted: a person, an agent, the system itself or a workflow.
+
+    Args:
+        id: the user, agent or component id (``alice``, ``agent:triage``, ``fluxio``).
+        type: ``user``, ``agent``, ``system`` or ``workflow``.
+    """
+
+    id: str
+    type: ActorType = "system"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id:
+            raise UsageError("an audit actor needs a non-empty id, e.g. Actor('alice', 'user')")
+        if self.type not in get_args(ActorType):
+            raise UsageError(
+                f"audit actor type {self.type!r} is not one of {', '.join(get_args(ActorType))}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One thing that happened, as handed to ``AuditLog.append``.
+
+    Args:
+        tenant_id: the tenant whose chain records it.
+        actor: who did it.
+        action: a lower-case dotted name such as ``tool.called`` (see ``ACTIONS``).
+        target: what it was done to (``tool:send_email``, ``run:01h…``).
+        result: ``success``, ``failure``, ``denied`` or ``pending``.
+        run_id: the request it belongs to (the run), if any.
+        step_key: the step within that run, if any.
+        inputs_digest: ``digest(inputs)``: proves what went in without storing it.
+        outputs_digest: ``digest(outputs)``.
+        duration_ms: how long it took.
+        error: a short error code or message when it failed.
+        policies_evaluated: ids of the policies that were evaluated.
+        policies_violated: ids of the policies that were violated.
+        approval_id: the approval involved, if any.
+        reversibility: ``reversible``, ``irreversible`` or ``compensable``; ``None`` if moot.
+        payload: redacted details (JSON); stored beside the chain and erasable later.
+        timestamp: seconds since the epoch; ``None`` lets the log's clock decide.
+    """
+
+    tenant_id: str
+    actor: Actor
+    action: str
+    target: str = ""
+    result: AuditResult = "success"
+    run_id: str | None = None
+    step_key: str | None = None
+    inputs_digest: str | None = None
+    outputs_digest: str | None = None
+    duration_ms: float | None = None
+    error: str | None = None
+    policies_evaluated: tuple[str, ...] = ()
+    policies_violated: tuple[str, ...] = ()
+    approval_id: str | None = None
+    reversibility: Reversibility | None = None
+    payload: Any = None
+    timestamp: float | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tenant_id, str) or not self.tenant_id:
+            raise UsageError("an audit event needs a non-empty tenant_id")
+        if not isinstance(self.actor, Actor):
+            raise UsageError(f"actor must be an Actor, not {type(self.actor).__name__}")
+        if not isinstance(self.action, str) or not _ACTION.match(self.action):
+            raise UsageError(
+                f"audit action {self.action!r} must be a lower-case dotted name such as "
+                "'tool.called' or 'billing.refund'"
+            )
+        if self.result not in get_args(AuditResult):
+            raise UsageError(
+                f"audit result {self.result!r} is not one of {', '.join(get_args(AuditResult))}"
+            )
+        if self.reversibility is not None and self.reversibility not in get_args(Reversibility):
+            raise UsageError(
+                f"reversibility {self.reversibility!r} is not one of "
+                f"{', '.join(get_args(Reversibility))} (or None)"
+            )
+        self._check_digests()
+        self._check_numbers()
+        for name in ("policies_evaluated", "policies_violated"):
+            ids = getattr(self, name)
+            if not isinstance(ids, tuple) or not all(isinstance(i, str) for i in ids):
+                raise UsageError(f"{name} must be a tuple of policy id strings, got {ids!r}")
+
+    def _check_digests(self) -> None:
+        for name in ("inputs_digest", "outputs_digest"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) and _HEX64.match(value)):
+                raise UsageError(
+                    f"{name} must be 64 lower-case hex digits (use digest(value)), got {value!r}"
+                )
+
+    def _check_numbers(self) -> None:
+        for name in ("duration_ms", "timestamp"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            bad = isinstance(value, bool) or not isinstance(value, int | float)
+            if bad or not math.isfinite(value) or value < 0:
+                raise UsageError(f"{name} must be a finite, non-negative number, got {value!r}")
+
+
+# The fields the hash covers, in the order they are shown. ``payload`` and ``hash`` are not
+# among them: the payload is covered through ``payload_digest``.
+HASHED_FIELDS = (
+    "tenant_id",
+    "seq",
+    "timestamp",
+    "actor",
+    "action",
+    "target",
+    "result",
+    "run_id",
+    "step_key",
+    "inputs_digest",
+    "outputs_digest",
+    "duration_ms",
+    "error",
+    "policies_evaluated",
+    "policies_violated",
+    "approval_id",
+    "reversibility",
+    "payload_digest",
+    "prev_hash",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """A sealed audit record: an event plus its place in the tenant's hash chain.
+
+    ``hash`` is the SHA-256 of the canonical JSON of ``hashed_fields()``: every field except
+    ``payload`` (covered through ``payload_digest``) and ``hash`` itself, including
+    ``prev_hash``, the previous entry's hash (64 zeros for ``seq`` 1).
+    """
+
+    tenant_id: str
+    seq: int
+    timestamp: float
+    actor: Actor
+    action: str
+    target: str
+    result: str
+    run_id: str | None
+    step_key: str | None
+    inputs_digest: str | None
+    outputs_digest: str | None
+    duration_ms: float | None
+    error: str | None
+    policies_evaluated: tuple[str, ...]
+    policies_violated: tuple[str, ...]
+    approval_id: str | None
+    reversibility: str | None
+    payload_digest: str | None
+    prev_hash: str
+    hash: str
+    payload: Any = None
+
+    @property
+    def payload_erased(self) -> bool:
+        """True when a payload was recorded and later erased (its digest remains)."""
+        return self.payload is None and self.payload_digest is not None
+
+    def hashed_fields(self) -> dict[str, Any]:
+        """The fields the hash covers, as JSON values."""
+        fields = {name: getattr(self, name) for name in HASHED_FIELDS}
+        fields["actor"] = {"id": self.actor.id, "type": self.actor.type}
+        fields["policies_evaluated"] = list(self.policies_evaluated)
+        fields["policies_violated"] = list(self.policies_violated)
+        return fields
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole entry as JSON values (the form a bundle stores)."""
+        return {**self.hashed_fields(), "payload": self.payload, "hash": self.hash}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> AuditEntry:
+        """Read an entry written by ``to_dict``, checking every field's JSON type.
+
+        Raises:
+            ValueError: a field is missing, unexpected or of the wrong type (says which).
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"an audit entry must be a JSON object, not {type(data).__name__}")
+        expected = {*HASHED_FIELDS, "payload", "hash"}
+        if missing := sorted(expected - data.keys()):
+            raise ValueError(f"missing field(s) {', '.join(missing)}")
+        if extra := sorted(data.keys() - expected):
+            raise ValueError(f"unexpected field(s) {', '.join(extra)}")
+        for name, kinds in _FIELD_TYPES.items():
+            value = data[name]
+            if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+                raise ValueError(f"field {name!r} has the wrong type ({type(value).__name__})")
+        return cls(**{**data, "actor": _actor(data["actor"]), **_policies(data)})
+
+
+_OPT_STR = (str, type(None))
+_OPT_NUM = (int, float, type(None))
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "tenant_id": (str,),
+    "seq": (int,),
+    "timestamp": (int, float),
+    "actor": (dict,),
+    "action": (str,),
+    "target": (str,),
+    "result": (str,),
+    "run_id": _OPT_STR,
+    "step_key": _OPT_STR,
+    "inputs_digest": _OPT_STR,
+    "outputs_digest": _OPT_STR,
+    "duration_ms": _OPT_NUM,
+    "error": _OPT_STR,
+    "policies_evaluated": (list,),
+    "policies_violated": (list,),
+    "approval_id": _OPT_STR,
+    "reversibility": _OPT_STR,
+    "payload_digest": _OPT_STR,
+    "prev_hash": (str,),
+    "hash": (str,),
+}
+
+
+def _actor(data: dict[str, Any]) -> Actor:
+    if set(data) != {"id", "type"} or not all(isinstance(v, str) for v in data.values()):
+        raise ValueError("field 'actor' must be {'id': <string>, 'type': <string>}")
+    try:
+        return Actor(data["id"], data["type"])
+    except UsageError as exc:
+        raise ValueError(f"field 'actor': {exc}") from exc
+
+
+def _policies(data: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    found = {}
+    for name in ("policies_evaluated", "policies_violated"):
+        if not all(isinstance(p, str) for p in data[name]):
+            raise ValueError(f"field {name!r} must be a list of strings")
+        found[name] = tuple(data[name])
+    return found
