@@ -47,12 +47,12 @@ def test_unknown_step_type_suggests_the_closest(tmp_path: Path) -> None:
     assert str(error).startswith(f"{tmp_path / 'wf.yaml'}:9: ")
 
 
-def test_agent_steps_are_not_available_yet(tmp_path: Path) -> None:
+def test_agent_steps_need_the_loader_to_know_agents(tmp_path: Path) -> None:
     error = _error(tmp_path, BASE + "  - id: think\n    type: agent\n    agent: helper\n")
-    assert error.line == 9
-    assert "agent steps are not available yet in this version of fluxio" in error.message
+    assert error.line == 10
+    assert "runs agent 'helper', but no agents were given to the loader" in error.message
     assert error.suggestion is not None
-    assert "tool" in error.suggestion
+    assert "agents=" in error.suggestion
 
 
 def test_cycle_in_depends_on_is_named(tmp_path: Path) -> None:
@@ -222,3 +222,32 @@ def test_wrong_file_suffix_and_missing_file(tmp_path: Path) -> None:
         load_workflow(tmp_path / "wf.txt", tools=_tools())
     with pytest.raises(DefinitionError, match="no such file"):
         load_workflow(str(tmp_path / "missing.yaml"), tools=_tools())
+
+
+def test_tools_that_conflict_cannot_be_used_in_one_workflow() -> None:
+    from fluxio.tools import ToolRegistry, tool
+
+    @tool(conflicts_with=("wipe",))
+    def backup(path: str) -> str:
+        """Copy a file aside."""
+        return path
+
+    @tool(side_effects=True)
+    def wipe(path: str) -> str:
+        """Delete everything under a path."""
+        return path
+
+    text = """
+name: risky
+steps:
+  - id: save
+    type: tool
+    tool: backup
+    inputs: {path: {value: /data}}
+  - id: clean
+    type: tool
+    tool: wipe
+    inputs: {path: {value: /data}}
+"""
+    with pytest.raises(DefinitionError, match="backup.*wipe|wipe.*backup"):
+        load_workflow(text, tools=ToolRegistry([backup, wipe]))

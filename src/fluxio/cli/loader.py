@@ -160,18 +160,8 @@ def _add_tools(registry: ToolRegistry, module: ModuleType, path: Path) -> None:
     if tools is None:
         return
     if isinstance(tools, ToolRegistry):
-        for name in tools.names():
-            tool = tools.get(name)
-            assert tool is not None
-            options = tool.options
-            registry.register(
-                name,
-                tool.fn,
-                side_effects=options.side_effects,
-                idempotent=options.idempotent,
-                timeout=options.timeout,
-                description=tool.description,
-            )
+        for tool in tools.list(all_versions=True):
+            registry.register(tool)  # keeps the tool's whole contract
         return
     if not isinstance(tools, Mapping):
         raise DefinitionError(

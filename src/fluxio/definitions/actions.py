@@ -6,7 +6,6 @@ finds each step's journal entry whatever order parallel steps finished in.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -55,6 +54,8 @@ async def execute(step: PlanStep, ctx: RunContext, data: Mapping[str, Any]) -> S
             return await _decide(step, ctx, data)
         if step.kind == "tool":
             result = await _call_tool(step, ctx, data)
+        elif step.kind == "agent":
+            result = await ctx.child(str(step.workflow), _agent_task(step, data), key=step.id)
         elif step.kind == "workflow":
             arguments = step.inputs.resolve(data, where=f"step {step.id!r}")
             result = await ctx.child(str(step.workflow), arguments, key=step.id)
@@ -67,6 +68,16 @@ async def execute(step: PlanStep, ctx: RunContext, data: Mapping[str, Any]) -> S
     if step.outputs is not None:
         result = step.outputs.resolve({**data, "result": result}, where=f"step {step.id!r}")
     return StepResult("completed", result)
+
+
+def _agent_task(step: PlanStep, data: Mapping[str, Any]) -> dict[str, Any]:
+    """An agent step's child-run input: ``task``, the other inputs as context, the timeout."""
+    inputs = step.inputs.resolve(data, where=f"step {step.id!r}")
+    task: dict[str, Any] = {"task": inputs.pop("task"), "context": inputs}
+    timeout = step.options.timeout if step.options is not None else None
+    if timeout is not None:
+        task["constraints"] = {"timeout": timeout}
+    return task
 
 
 async def record_skip(step: PlanStep, ctx: RunContext, reason: str) -> StepResult:
@@ -100,8 +111,11 @@ async def _call_tool(step: PlanStep, ctx: RunContext, data: Mapping[str, Any]) -
     arguments = step.inputs.resolve(data, where=f"step {step.id!r}")
     if step.approval:
         arguments = await _approved_arguments(step, ctx, tool.name, arguments)
-    call = functools.partial(tool.fn, **arguments)
-    result = await ctx.step(call, name=tool.name, key=step.id, options=step.options)
+    # Through the contract: arguments and result checked against the tool's schemas, retired
+    # tools refused, and governance sees (and may rewrite) the arguments as one payload.
+    result = await ctx.step(
+        tool.invoke, arguments, name=tool.name, key=step.id, options=step.options
+    )
     return Engine.to_json(result)
 
 

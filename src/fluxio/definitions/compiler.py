@@ -10,6 +10,8 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from fluxio.agents import workflow_name
+from fluxio.definitions.agents import AgentResolver
 from fluxio.definitions.arguments import check_arguments
 from fluxio.definitions.graph import find_cycle, reduce_edges
 from fluxio.definitions.mapping import DataMapping, MappedValue, compile_mapping, compile_value
@@ -18,7 +20,7 @@ from fluxio.definitions.schema import StepSpec, WorkflowSpec
 from fluxio.definitions.source import Path, Source
 from fluxio.definitions.tools import ToolResolver, closest
 from fluxio.engine.options import RetryPolicy, StepOptions
-from fluxio.errors import DefinitionError
+from fluxio.errors import DefinitionError, UsageError
 from fluxio.expressions import CelExpression, compile_cel
 
 __all__ = ["STEP_TYPES", "compile_plan"]
@@ -34,24 +36,33 @@ _KIND_FIELDS = {
     "workflow": {"workflow", "executor", "inputs", "outputs"},
     "decision": {"branches", "default"},
     "wait": {"wait_for", "timeout", "outputs"},
-    "agent": {"agent", "executor", "inputs", "outputs", "timeout", "retry_config"},
+    "agent": {"agent", "executor", "inputs", "outputs", "timeout"},
 }
 
 
-def compile_plan(spec: WorkflowSpec, source: Source, tools: ToolResolver) -> Plan:
-    """Check ``spec`` against itself and ``tools`` and compile it into a ``Plan``.
+def compile_plan(
+    spec: WorkflowSpec, source: Source, tools: ToolResolver, agents: AgentResolver | None = None
+) -> Plan:
+    """Check ``spec`` against itself, ``tools`` and ``agents`` and compile it into a ``Plan``.
 
     Raises:
         DefinitionError: the first problem found, with file, line and a suggestion.
     """
-    return _Compiler(spec, source, tools).compile()
+    return _Compiler(spec, source, tools, agents).compile()
 
 
 class _Compiler:
-    def __init__(self, spec: WorkflowSpec, source: Source, tools: ToolResolver) -> None:
+    def __init__(
+        self,
+        spec: WorkflowSpec,
+        source: Source,
+        tools: ToolResolver,
+        agents: AgentResolver | None = None,
+    ) -> None:
         self.spec = spec
         self.source = source
         self.tools = tools
+        self.agents = agents
         self.ids: tuple[str, ...] = ()
         self.deps: dict[str, list[str]] = {}
         self.guards: dict[str, list[str]] = {}
@@ -77,6 +88,7 @@ class _Compiler:
             for d in drafts
         )
         self._check_trigger()
+        self._check_compatible(drafts)
         return Plan(
             self.spec.name,
             self.spec.description,
@@ -86,6 +98,17 @@ class _Compiler:
             self.spec.trigger,
             self.spec.version,
         )
+
+    def _check_compatible(self, drafts: list[PlanStep]) -> None:
+        """The tools used together must not conflict and must have what they require."""
+        check = getattr(self.tools, "check_compatible", None)
+        names = sorted({d.tool.name for d in drafts if d.tool is not None})
+        if check is None or not names:
+            return
+        try:
+            check(names)
+        except UsageError as exc:
+            raise self.source.error(str(exc), ("steps",)) from exc
 
     # -- ids, types, fields ------------------------------------------------------------
 
@@ -115,18 +138,12 @@ class _Compiler:
     def _check_fields(self, i: int, step: StepSpec) -> None:
         path: Path = ("steps", i, "type")
         if step.type not in STEP_TYPES:
-            hint = closest(step.type, [t for t in STEP_TYPES if t != "agent"])
-            valid = "Valid types: tool, workflow, decision, wait."
+            hint = closest(step.type, list(STEP_TYPES))
+            valid = "Valid types: tool, agent, workflow, decision, wait."
             raise self.source.error(
                 f"step {step.id!r} has unknown type {step.type!r}",
                 path,
                 suggestion=f"Did you mean {hint!r}? {valid}" if hint else valid,
-            )
-        if step.type == "agent":
-            raise self.source.error(
-                f"step {step.id!r}: agent steps are not available yet in this version of fluxio",
-                path,
-                suggestion="Call your model from a `tool` step for now, or remove this step.",
             )
         allowed = _COMMON | _KIND_FIELDS[step.type]
         for name in sorted(step.model_fields_set - allowed):
@@ -177,6 +194,8 @@ class _Compiler:
         )
         if step.type == "tool":
             return self._tool_step(i, step, base, approval_point)
+        if step.type == "agent":
+            return self._agent_step(i, step, base)
         if step.type == "workflow":
             name = self._executor(i, step, step.workflow, "workflow")
             return replace(base, kind="workflow", workflow=name)
@@ -209,14 +228,50 @@ class _Compiler:
             ("steps", i, "inputs"),
             path,
         )
+        explicit = step.retry_config is not None or step.on_error == "retry"
         options = StepOptions(
-            retry=_retry_policy(step),
+            retry=_retry_policy(step)
+            if explicit
+            else (tool.options.retry or RetryPolicy(max_attempts=1)),
             timeout=step.timeout or tool.options.timeout,
             side_effects=tool.options.side_effects,
             idempotent=tool.options.idempotent,
             metadata={**tool.options.metadata, "step": step.id, "workflow": self.spec.name},
         )
         return replace(base, tool=tool, options=options, approval=step.approval or approval)
+
+    def _agent_step(self, i: int, step: StepSpec, base: PlanStep) -> PlanStep:
+        name = self._executor(i, step, step.agent, "agent")
+        path: Path = ("steps", i, "agent" if step.agent else "executor")
+        if self.agents is None:
+            raise self.source.error(
+                f"step {step.id!r} runs agent {name!r}, but no agents were given to the loader",
+                path,
+                suggestion="Pass load_workflow(..., agents=<AgentRegistry>) with the agent in it.",
+            )
+        agent = self.agents.get(name)
+        if agent is None:
+            known = self.agents.names()
+            hint = closest(name, known)
+            listing = f"Registered agents: {', '.join(known)}." if known else "No agents exist."
+            raise self.source.error(
+                f"step {step.id!r} runs unknown agent {name!r}",
+                path,
+                suggestion=f"Did you mean {hint!r}? {listing}" if hint else listing,
+            )
+        given = [n for n, _ in base.inputs.entries]
+        missing = [k for k in ("task", *agent.required_context) if k not in given]
+        if missing:
+            raise self.source.error(
+                f"agent step {step.id!r} does not give {', '.join(map(repr, missing))}",
+                ("steps", i, "inputs") if step.inputs else ("steps", i),
+                suggestion="Add them under `inputs`: `task` is the agent's task, every other "
+                "input becomes a key of its context.",
+            )
+        options = StepOptions(timeout=step.timeout)
+        return replace(
+            base, kind="agent", agent=name, workflow=workflow_name(name), options=options
+        )
 
     def _decision_step(self, i: int, step: StepSpec, base: PlanStep) -> PlanStep:
         path: Path = ("steps", i)

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, ValidationError
 
 from fluxio.definitions import schema
+from fluxio.definitions.agents import AgentResolver
 from fluxio.definitions.compiler import compile_plan
 from fluxio.definitions.source import Path, Source, parse_source
 from fluxio.definitions.tools import ToolResolver, closest
@@ -36,7 +37,12 @@ _MODELS: dict[tuple[str, ...], type[BaseModel]] = {
 }
 
 
-def load_workflow(path_or_text: str | os.PathLike[str], *, tools: ToolResolver) -> YamlWorkflow:
+def load_workflow(
+    path_or_text: str | os.PathLike[str],
+    *,
+    tools: ToolResolver,
+    agents: AgentResolver | None = None,
+) -> YamlWorkflow:
     """Load a workflow from a ``.yaml``/``.yml``/``.json`` file, or from YAML/JSON text.
 
     A ``str`` is a path when it is one line ending in one of those suffixes; any other string
@@ -45,6 +51,8 @@ def load_workflow(path_or_text: str | os.PathLike[str], *, tools: ToolResolver) 
     Args:
         path_or_text: the file, or the definition's text.
         tools: resolves the names in ``tool:`` fields to callables.
+        agents: resolves the names in ``agent:`` fields (an ``AgentRegistry``); the agents
+            must be deployed in an ``AgentRuntime`` on the engine that runs the workflow.
 
     Raises:
         DefinitionError: the definition is invalid; the message gives file, line and a fix.
@@ -57,7 +65,7 @@ def load_workflow(path_or_text: str | os.PathLike[str], *, tools: ToolResolver) 
             suggestion="Start the file with `name: <workflow name>` and `steps:`.",
         )
     spec = _validate(source)
-    return YamlWorkflow(spec, compile_plan(spec, source, tools))
+    return YamlWorkflow(spec, compile_plan(spec, source, tools, agents))
 
 
 def _read(path_or_text: str | os.PathLike[str]) -> tuple[str, str, bool]:

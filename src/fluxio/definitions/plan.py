@@ -19,7 +19,7 @@ from fluxio.expressions import CelExpression
 
 __all__ = ["Branch", "Plan", "PlanStep", "StepKind", "WaitPlan"]
 
-StepKind = Literal["tool", "workflow", "decision", "wait"]
+StepKind = Literal["tool", "agent", "workflow", "decision", "wait"]
 OnError = Literal["fail", "retry", "skip", "branch"]
 
 
@@ -62,6 +62,7 @@ class PlanStep:
     tool: RegisteredTool | None = None
     options: StepOptions | None = None
     workflow: str | None = None
+    agent: str | None = None
     branches: tuple[Branch, ...] = ()
     default: tuple[str, ...] = ()
     wait: WaitPlan | None = None
@@ -82,6 +83,8 @@ class PlanStep:
         """What the step runs, in words: ``tool: x``, ``workflow: y``, ``wait: approval``."""
         if self.tool is not None:
             return f"tool: {self.tool.name}"
+        if self.agent is not None:
+            return f"agent: {self.agent}"
         if self.workflow is not None:
             return f"workflow: {self.workflow}"
         if self.wait is not None:

@@ -8,6 +8,7 @@ __all__ = ["describe", "to_mermaid"]
 
 _SHAPES = {
     "tool": ('["', '"]'),
+    "agent": ('[/"', '"/]'),
     "workflow": ('[["', '"]]'),
     "decision": ('{"', '"}'),
     "wait": ('(["', '"])'),

@@ -210,6 +210,33 @@ def list_runs(query: RunQuery) -> tuple[str, list[Any]]:
     return text, [*params, query.limit]
 
 
+HAS_LIMITS = "SELECT EXISTS (SELECT 1 FROM concurrency_limits)"
+
+
+def claim_unlimited(
+    now: float,
+    limit: int,
+    lease_until: float,
+    worker_id: str,
+    run_ids: Sequence[str],
+    workflows: Sequence[str],
+    queues: Sequence[str],
+) -> tuple[str, list[Any]]:
+    """Pick and lease runs in one statement; picks nothing while any concurrency limit exists
+    (limited claims take the slower, counted path)."""
+    text, params = candidates(now, limit, run_ids, workflows, queues, (), capped=False)
+    text = text.replace(
+        "ORDER BY priority DESC",
+        "AND NOT EXISTS (SELECT 1 FROM concurrency_limits) ORDER BY priority DESC",
+    ).replace("SELECT tenant_id, run_id, queue FROM runs", "SELECT tenant_id, run_id FROM runs")
+    statement = (
+        f"WITH picked AS ({text}) UPDATE runs AS r SET epoch = r.epoch + 1, lease_owner = %s, "
+        "lease_expires_at = %s, updated_at = %s FROM picked "
+        f"WHERE r.tenant_id = picked.tenant_id AND r.run_id = picked.run_id RETURNING {_R_COLUMNS}"
+    )
+    return statement, [*params, worker_id, lease_until, now]
+
+
 def has_room(capacity: Capacity) -> bool:
     """False when a limit on every tenant and queue is full: nothing may be claimed."""
     return not any(lim.tenant_id == "*" and lim.queue == "*" for lim in capacity.full())
@@ -284,15 +311,19 @@ async def insert_entries(
 
 
 async def claims_for(cur: AsyncCursor[Any], runs: list[Run], worker_id: str) -> list[Claim]:
-    """Claims for freshly leased runs, with their journals and pending signals."""
+    """Claims for freshly leased runs, with their journals and pending signals.
+
+    Both queries are sent before either result is read: one round trip in pipeline mode.
+    """
     pairs = ([r.tenant_id for r in runs], [r.run_id for r in runs])
+    first, other = cur.connection.cursor(), cur.connection.cursor()
+    await first.execute(CLAIMED_JOURNALS, pairs)
+    await other.execute(CLAIMED_SIGNALS, pairs)
     journals: dict[tuple[str, str], list[JournalEntry]] = {}
-    await cur.execute(CLAIMED_JOURNALS, pairs)
-    for row in await cur.fetchall():
+    for row in await first.fetchall():
         journals.setdefault((row[0], row[1]), []).append(entry_of(row[2:]))
     signals: dict[tuple[str, str], list[Signal]] = {}
-    await cur.execute(CLAIMED_SIGNALS, pairs)
-    for row in await cur.fetchall():
+    for row in await other.fetchall():
         signals.setdefault((row[0], row[1]), []).append(Signal(row[2], row[3], row[4], row[5]))
     claims = []
     for run in runs:

@@ -302,6 +302,65 @@ CREATE TABLE policy_limit_counters (
 CREATE INDEX policy_limit_counters_period ON policy_limit_counters (period_start);
 """ + _TENANT_POLICY.format(table="policy_limit_counters")
 
+# fluxio.governance.budgets: every step's cost (held while it runs, then settled), per-scope
+# counters that holds are checked against, and preflight estimates to compare with actuals.
+_BUDGETS_TABLES = """
+CREATE TABLE budget_charges (
+    tenant_id TEXT NOT NULL,
+    reservation_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    workflow TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    step_name TEXT NOT NULL,
+    day TEXT NOT NULL,
+    state TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    estimate_usd {real} NOT NULL,
+    estimate_tokens {int} NOT NULL,
+    usd {real} NOT NULL,
+    input_tokens {int} NOT NULL,
+    output_tokens {int} NOT NULL,
+    warnings TEXT NOT NULL,
+    created_at {real} NOT NULL,
+    settled_at {real},
+    PRIMARY KEY (tenant_id, reservation_id)
+);
+CREATE UNIQUE INDEX budget_charges_id ON budget_charges (reservation_id);
+CREATE INDEX budget_charges_time ON budget_charges (tenant_id, created_at);
+CREATE INDEX budget_charges_run ON budget_charges (tenant_id, run_id);
+CREATE INDEX budget_charges_workflow ON budget_charges (tenant_id, workflow, step_name);
+CREATE INDEX budget_charges_agent ON budget_charges (tenant_id, agent, day);
+CREATE INDEX budget_charges_day ON budget_charges (tenant_id, day);
+CREATE TABLE budget_counters (
+    tenant_id TEXT NOT NULL,
+    scope_key TEXT NOT NULL,
+    usd {real} NOT NULL,
+    tokens {int} NOT NULL,
+    held_usd {real} NOT NULL,
+    held_tokens {int} NOT NULL,
+    updated_at {real} NOT NULL,
+    PRIMARY KEY (tenant_id, scope_key)
+){without_rowid};
+CREATE TABLE budget_estimates (
+    tenant_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    workflow TEXT NOT NULL,
+    usd {real} NOT NULL,
+    tokens {int} NOT NULL,
+    created_at {real} NOT NULL,
+    PRIMARY KEY (tenant_id, run_id)
+);
+CREATE INDEX budget_estimates_time ON budget_estimates (tenant_id, created_at);
+"""
+
+_BUDGETS_SQLITE = _BUDGETS_TABLES.format(real="REAL", int="INTEGER", without_rowid=" WITHOUT ROWID")
+_BUDGETS_POSTGRES = _BUDGETS_TABLES.format(
+    real="DOUBLE PRECISION", int="BIGINT", without_rowid=""
+) + "".join(
+    _TENANT_POLICY.format(table=t)
+    for t in ("budget_charges", "budget_counters", "budget_estimates")
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, journal and signals", _INITIAL_SQLITE, _INITIAL_POSTGRES),
     Migration(
@@ -321,6 +380,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "policy limit counters: actions per tenant, key and time window",
         _LIMITS_SQLITE,
         _LIMITS_POSTGRES,
+    ),
+    Migration(
+        5,
+        "budgets: step charges and holds, per-scope counters, preflight estimates",
+        _BUDGETS_SQLITE,
+        _BUDGETS_POSTGRES,
     ),
 )
 

@@ -68,10 +68,19 @@ _TRANSIENT = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 
 @dataclass
 class _Tx:
-    """One operation's view of a transaction: the cursor, and whether it made work runnable."""
+    """One operation's view of a transaction, in pipeline mode.
+
+    ``cur`` sends statements whose results nobody reads; ``rows`` reads a result on a cursor of
+    its own (in pipeline mode a cursor's result would otherwise be an earlier statement's).
+    """
 
     cur: psycopg.AsyncCursor[Any]
     wakes: bool = False
+
+    async def rows(self, query: Any, params: Any = ()) -> list[Any]:
+        cur = self.cur.connection.cursor()
+        await cur.execute(query, params)
+        return await cur.fetchall()
 
 
 Op = Callable[[_Tx], Awaitable[Any]]
@@ -300,9 +309,7 @@ class PostgresStore:
 
     async def create_run(self, new: NewRun) -> tuple[Run, bool]:
         async def op(tx: _Tx) -> tuple[Run, bool]:
-            await tx.cur.execute(sql.CREATE_RUN, sql.create_run_row(new))
-            row = await tx.cur.fetchone()
-            assert row is not None  # the new run, or the one that was there
+            [row] = await tx.rows(sql.CREATE_RUN, sql.create_run_row(new))  # new, or existing
             return sql.run_of(row[1:]), bool(row[0])
 
         result: tuple[Run, bool] = await self._write(op)
@@ -332,29 +339,30 @@ class PostgresStore:
         queues: Sequence[str] = (),
     ) -> list[Claim]:
         async def op(tx: _Tx) -> list[Claim]:
-            capacity = await _capacity(tx.cur, now)
+            text, params = sql.claim_unlimited(
+                now, limit, now + lease_seconds, worker_id, run_ids, workflows, queues
+            )
+            leased, probe = tx.cur.connection.cursor(), tx.cur.connection.cursor()
+            await leased.execute(text, params)
+            await probe.execute(sql.HAS_LIMITS)  # sent with it: one round trip
+            runs = [sql.run_of(r) for r in await leased.fetchall()]
+            limited = await probe.fetchone()
+            if runs or not (limited and limited[0]):
+                return await sql.claims_for(tx.cur, runs, worker_id) if runs else []
+            capacity = await _capacity(tx, now)
             if capacity and not sql.has_room(capacity):
                 return []
             text, params = sql.candidates(
                 now, limit, run_ids, workflows, queues, capacity.full(), capped=bool(capacity)
             )
-            await tx.cur.execute(text, params)
-            picked = [(r[0], r[1], r[2]) for r in await tx.cur.fetchall()]
+            picked = [(r[0], r[1], r[2]) for r in await tx.rows(text, params)]
             if capacity:
                 picked = [p for p in picked if capacity.take(p[0], p[2])][:limit]
             if not picked:
                 return []
-            await tx.cur.execute(
-                sql.LEASE_RUNS,
-                (
-                    worker_id,
-                    now + lease_seconds,
-                    now,
-                    [p[0] for p in picked],
-                    [p[1] for p in picked],
-                ),
-            )
-            runs = [sql.run_of(r) for r in await tx.cur.fetchall()]
+            lease = (worker_id, now + lease_seconds, now)
+            pairs = ([p[0] for p in picked], [p[1] for p in picked])
+            runs = [sql.run_of(r) for r in await tx.rows(sql.LEASE_RUNS, (*lease, *pairs))]
             return await sql.claims_for(tx.cur, runs, worker_id)
 
         result: list[Claim] = await self._write(op)
@@ -381,15 +389,16 @@ class PostgresStore:
             tenants = [lease.tenant_id for lease in leases]
             runs = [lease.run_id for lease in leases]
             epochs = [lease.epoch for lease in leases]
-            await tx.cur.execute(
+            extended, asked = tx.cur.connection.cursor(), tx.cur.connection.cursor()
+            await extended.execute(
                 sql.EXTEND_LEASES, (now + lease_seconds, tenants, runs, epochs, worker_id)
             )
-            kept = {(r[0], r[1]) for r in await tx.cur.fetchall()}
+            await asked.execute(sql.CANCEL_ASKED, (SIGNAL_CANCEL, tenants, runs))
+            kept = {(r[0], r[1]) for r in await extended.fetchall()}
             lost = frozenset(
                 lease.run_id for lease in leases if (lease.tenant_id, lease.run_id) not in kept
             )
-            await tx.cur.execute(sql.CANCEL_ASKED, (SIGNAL_CANCEL, tenants, runs))
-            cancel = frozenset(r[0] for r in await tx.cur.fetchall()) - lost
+            cancel = frozenset(r[0] for r in await asked.fetchall()) - lost
             return Heartbeat(lost, cancel)
 
         if not leases:
@@ -407,13 +416,13 @@ class PostgresStore:
         self, tenant_id: str, run_id: str, name: str, payload: object, *, now: float
     ) -> Run:
         async def op(tx: _Tx) -> Run:
-            run = await _locked(tx.cur, tenant_id, run_id)
+            run = await _locked(tx, tenant_id, run_id)
             if run is None:
                 raise NotFound(f"no run {run_id} in tenant {tenant_id!r}")
             if run.status in TERMINAL:
                 raise UsageError(f"run {run_id} is already {run.status}; it takes no more signals")
             await _insert_signal(tx, OutgoingSignal(tenant_id, run_id, name, payload), now)
-            return await _locked(tx.cur, tenant_id, run_id) or run
+            return await _locked(tx, tenant_id, run_id) or run
 
         result: Run = await self._write(op)
         return result
@@ -429,7 +438,7 @@ class PostgresStore:
         now: float,
     ) -> Run:
         async def op(tx: _Tx) -> Run:
-            run = await _locked(tx.cur, tenant_id, run_id)
+            run = await _locked(tx, tenant_id, run_id)
             if run is None:
                 raise NotFound(f"no run {run_id} in tenant {tenant_id!r}")
             live = run.lease_expires_at is not None and run.lease_expires_at >= now
@@ -444,7 +453,7 @@ class PostgresStore:
                 sql.UPDATE_RUN, sql.transition_row(transition, now, tenant_id, run_id)
             )
             tx.wakes = transition.runnable_at is not None and transition.runnable_at <= now
-            return await _locked(tx.cur, tenant_id, run_id) or run
+            return await _locked(tx, tenant_id, run_id) or run
 
         result: Run = await self._write(op)
         return result
@@ -524,7 +533,7 @@ async def _apply_commit(tx: _Tx, commit: Commit) -> None:
     if t is not None and t.runnable_at is not None and t.runnable_at <= commit.now:
         tx.wakes = True
     for out in commit.signals:
-        target = await _locked(tx.cur, out.tenant_id, out.run_id)
+        target = await _locked(tx, out.tenant_id, out.run_id)
         if target is not None and target.status not in TERMINAL:
             await _insert_signal(tx, out, commit.now)
 
@@ -537,20 +546,17 @@ async def _insert_signal(tx: _Tx, out: OutgoingSignal, now: float) -> None:
     await tx.cur.execute(sql.WAKE_WAITING, (now, now, out.tenant_id, out.run_id))
 
 
-async def _locked(cur: psycopg.AsyncCursor[Any], tenant_id: str, run_id: str) -> Run | None:
-    await cur.execute(sql.LOCK_RUN, (tenant_id, run_id))
-    row = await cur.fetchone()
-    return sql.run_of(row) if row else None
+async def _locked(tx: _Tx, tenant_id: str, run_id: str) -> Run | None:
+    rows = await tx.rows(sql.LOCK_RUN, (tenant_id, run_id))
+    return sql.run_of(rows[0]) if rows else None
 
 
-async def _capacity(cur: psycopg.AsyncCursor[Any], now: float) -> Capacity:
+async def _capacity(tx: _Tx, now: float) -> Capacity:
     """Limits in force, locked so concurrent claimers count one after another."""
-    await cur.execute(sql.LOCK_LIMITS)
-    limits = [ConcurrencyLimit(*row) for row in await cur.fetchall()]
+    limits = [ConcurrencyLimit(*row) for row in await tx.rows(sql.LOCK_LIMITS)]
     if not limits:
         return Capacity((), ())
-    await cur.execute(sql.ACTIVE, (now,))
-    return Capacity(limits, [(r[0], r[1]) for r in await cur.fetchall()])
+    return Capacity(limits, [(r[0], r[1]) for r in await tx.rows(sql.ACTIVE, (now,))])
 
 
 def _settle(future: asyncio.Future[Any], error: BaseException | None, value: Any = None) -> None:
