@@ -43,6 +43,7 @@ _SIZES: dict[str, tuple[int, int]] = {
     "w1_steps": (200, 20),
     "w2_runs": (500, 20),
     "w2_steps": (5, 5),
+    "w2_queued_runs": (3000, 40),
     "w3_branches": (500, 20),
     "w5_steps": (50, 10),
     "w5_kill_after": (25, 5),
@@ -63,6 +64,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="smoke sizes")
     parser.add_argument("--n", type=int, default=1000, help="W4: suspended runs")
     parser.add_argument("--workdir", default="", help="where databases go (default: a temp dir)")
+    parser.add_argument("--pg-url", default="", help="PostgreSQL admin URL (durability postgres)")
+    parser.add_argument("--workers", type=int, default=0, help="W2: worker processes (0: inline)")
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     parser.add_argument("--log", default="", help=argparse.SUPPRESS)
     parser.add_argument("--marker", default="", help=argparse.SUPPRESS)

@@ -1,12 +1,18 @@
-"""fluxio's workloads W1–W5 against its SQLite store (or the memory store, for reference).
+"""fluxio's workloads W1–W5 against its SQLite store, PostgreSQL, or the memory store.
 
 Usage (the orchestrator ``bench/run.py`` builds these)::
 
     python bench/fluxio_bench.py W1 --durability normal --runs 5
     python bench/fluxio_bench.py W4 --durability full --n 10000 --runs 3
+    python bench/fluxio_bench.py W1 --durability postgres --runs 5 [--pg-url URL]
+    python bench/fluxio_bench.py W2 --durability postgres --workers 2 --runs 5
 
-``--durability`` is ``normal`` or ``full`` (``SQLiteStore(path, durability=...)``) or
-``memory`` (``MemoryStore``: the engine's own cost with no storage, for profiling).
+``--durability`` is ``normal`` or ``full`` (``SQLiteStore(path, durability=...)``),
+``postgres`` (``PostgresStore``, a fresh schema per sample owned by the ordinary role of
+``fluxio.testing.postgres.PostgresSandbox``, so row-level security is in force as in
+production) or ``memory`` (``MemoryStore``: the engine's own cost with no storage).
+W2 with ``--workers N`` measures N worker processes draining one PostgreSQL schema (see
+``workers.py``).
 """
 
 from __future__ import annotations
@@ -23,14 +29,18 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common
+import floors
+import pg
 from fluxio.engine import Engine, RunContext
 from fluxio.store.memory import MemoryStore
 from fluxio.store.sqlite import SQLiteStore
+from fluxio.testing.postgres import PostgresSandbox
 
 SYSTEM = "fluxio"
 # W5: a crashed run is taken over once its lease expires; a short lease keeps W5 quick and
 # the wait for it is left out of the measured recovery time.
 LEASE = 1.0
+POOL_SIZE = 8  # PostgresStore's default: connections per process
 
 
 async def noop() -> None:
@@ -62,23 +72,49 @@ async def suspended(ctx: RunContext, _: Any) -> Any:
 WORKFLOWS = {"sequential": sequential, "fan_out": fan_out, "suspended": suspended}
 
 
-def open_store(durability: str, path: Path) -> Any:
-    """The store under test: SQLite at ``durability``, or memory."""
-    if durability == "memory":
-        return MemoryStore()
-    return SQLiteStore(path, durability=durability)  # type: ignore[arg-type]
+class Fresh:
+    """A fresh, empty store for one sample; closes (and drops its schema) on exit.
+
+    Args:
+        args: the command line (``durability`` picks the store, ``pg_url`` the server).
+        path: the SQLite file, for the SQLite store.
+    """
+
+    def __init__(self, args: Any, path: Path) -> None:
+        self.args, self.path = args, path
+        self.sandbox = PostgresSandbox(pg.url(args.pg_url))
+        self.schema = ""
+        self.store: Any = None
+
+    async def __aenter__(self) -> Any:
+        durability = self.args.durability
+        if durability == "memory":
+            self.store = MemoryStore()
+        elif durability == "postgres":
+            from fluxio.store.postgres import PostgresStore
+
+            self.schema = self.sandbox.new_schema()
+            self.store = await PostgresStore.connect(
+                self.sandbox.app_url, schema=self.schema, pool_size=POOL_SIZE
+            )
+        else:
+            self.store = SQLiteStore(self.path, durability=durability)
+        return self.store
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.store is not None:
+            await self.store.close()
+        if self.schema:
+            self.sandbox.drop_schema(self.schema)
 
 
-async def timed(durability: str, workdir: Path, body: Any) -> float:
+async def timed(args: Any, workdir: Path, body: Any) -> float:
     """Run ``body(engine)`` against a fresh store; seconds it took."""
-    store = open_store(durability, workdir / f"{time.monotonic_ns()}.db")
-    try:
+    async with Fresh(args, workdir / f"{time.monotonic_ns()}.db") as store:
         engine = Engine(store, workflows=WORKFLOWS)
         began = time.perf_counter()
         await body(engine)
         return time.perf_counter() - began
-    finally:
-        await store.close()
 
 
 async def w1(args: Any, workdir: Path) -> None:
@@ -87,9 +123,18 @@ async def w1(args: Any, workdir: Path) -> None:
     async def body(engine: Engine) -> None:
         assert await engine.run("sequential", steps) == steps
 
-    samples = [await timed(args.durability, workdir, body) for _ in range(args.runs)]
+    samples, floor = [], []
+    for _ in range(args.runs):
+        samples.append(await timed(args, workdir, body))
+        if args.durability == "postgres":  # the floor, interleaved: the disk's mood changes
+            floor.append(await floors.postgres_sample(pg.url(args.pg_url), steps))
     us = [s / steps * 1e6 for s in samples]
-    common.emit("W1", SYSTEM, args.durability, "step_latency", "us/step", us, steps=steps)
+    extra: dict[str, Any] = {}
+    if floor:
+        floor_us = [s / steps * 1e6 for s in floor]
+        ratios = [a / b for a, b in zip(us, floor_us, strict=True)]
+        extra = {"floor_samples": floor_us, "floor_ratios": ratios}
+    common.emit("W1", SYSTEM, args.durability, "step_latency", "us/step", us, steps=steps, **extra)
 
 
 async def w2(args: Any, workdir: Path) -> None:
@@ -100,7 +145,7 @@ async def w2(args: Any, workdir: Path) -> None:
         await asyncio.gather(*(engine.start("sequential", steps) for _ in range(runs)))
         await engine.drive(concurrency=runs)
 
-    rates = [runs / await timed(args.durability, workdir, body) for _ in range(args.runs)]
+    rates = [runs / await timed(args, workdir, body) for _ in range(args.runs)]
     common.emit(
         "W2", SYSTEM, args.durability, "throughput", "runs/s", rates, runs=runs, steps=steps
     )
@@ -112,15 +157,18 @@ async def w3(args: Any, workdir: Path) -> None:
     async def body(engine: Engine) -> None:
         assert await engine.run("fan_out", branches) == branches
 
-    ms = [await timed(args.durability, workdir, body) * 1000 for _ in range(args.runs)]
+    ms = [await timed(args, workdir, body) * 1000 for _ in range(args.runs)]
     common.emit("W3", SYSTEM, args.durability, "fan_out_join", "ms", ms, branches=branches)
 
 
 async def w4_sample(args: Any, workdir: Path) -> None:
     """One W4 sample in this (fresh) process: prints ``rss_bytes resumes_per_s``."""
-    n = args.n
-    store = open_store(args.durability, workdir / "w4.db")
-    engine = Engine(store, workflows=WORKFLOWS)
+    async with Fresh(args, workdir / "w4.db") as store:
+        print(*await w4_measure(args.n, Engine(store, workflows=WORKFLOWS)))
+
+
+async def w4_measure(n: int, engine: Engine) -> tuple[int, float]:
+    """RSS added by ``n`` suspended runs, and resumes per second when all are signalled."""
     await engine.drive()  # warm the engine and store paths before the baseline
     gc.collect()
     base = common.rss_bytes()
@@ -134,8 +182,7 @@ async def w4_sample(args: Any, workdir: Path) -> None:
     elapsed = time.perf_counter() - began
     done = await engine.get(runs[-1].run_id)
     assert done.result == n - 1, done
-    await store.close()
-    print(added, n / elapsed)
+    return added, n / elapsed
 
 
 def w4(args: Any, workdir: Path) -> None:
@@ -145,6 +192,7 @@ def w4(args: Any, workdir: Path) -> None:
         sample_dir.mkdir()
         argv = [sys.executable, __file__, "W4", "--child", "sample", "--n", str(args.n)]
         argv += ["--durability", args.durability, "--workdir", str(sample_dir)]
+        argv += ["--pg-url", args.pg_url] if args.pg_url else []
         out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout.split()
         rss.append(int(out[-2]) / 2**20)
         rates.append(float(out[-1]))
@@ -191,6 +239,11 @@ def w5(args: Any, workdir: Path) -> None:
 
 def main() -> None:
     args = common.parse_args()
+    if args.child == "worker":
+        import workers
+
+        asyncio.run(workers.child(args, WORKFLOWS))
+        return
     if args.child == "sample":
         asyncio.run(w4_sample(args, Path(args.workdir)))
         return
@@ -199,7 +252,11 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="fluxio-bench-", dir=args.workdir or None) as tmp:
         workdir = Path(tmp)
-        if args.workload == "W4":
+        if args.workload == "W2" and args.workers:
+            import workers
+
+            workers.main(args, __file__)
+        elif args.workload == "W4":
             w4(args, workdir)
         elif args.workload == "W5":
             w5(args, workdir)

@@ -1,15 +1,16 @@
 """Turns result lines into the markdown tables of ``docs/benchmarks.md``.
 
-Every table shows medians; ratio columns are plain ``fluxio median ÷ this row's median`` at
-fluxio's ``normal`` and ``full`` durability, so read them with the workload's direction
-(lower is better for latencies and memory, higher for rates). The targets table states the
-issue's targets and whether this run met them.
+Every table shows medians; ratio columns compare fluxio with each row in words that carry the
+workload's direction (lower is better for latencies and memory, higher for rates): at fluxio's
+``normal`` and ``full`` SQLite durability in the SQLite tables, and at ``postgres`` in the
+PostgreSQL tables (rows whose durability is ``postgres``, and W2 across worker processes). The
+targets tables state the issues' targets and whether this run met them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,15 @@ HIGHER_IS_BETTER = frozenset({"throughput", "resume_rate"})
 WORDS = {"rss_added": ("less", "more")}
 WORDS.update(dict.fromkeys(["step_latency", "fan_out_join", "recovery"], ("faster", "slower")))
 WORDS.update(dict.fromkeys(["throughput", "resume_rate"], ("faster", "slower")))
-ORDER = {"fluxio": 0, "floor:asyncio": 1, "floor:sqlite": 2, "langgraph": 3, "dbos": 4}
+ORDER = {
+    "fluxio": 0,
+    "floor:asyncio": 1,
+    "floor:sqlite": 2,
+    "floor:postgres": 2,
+    "langgraph": 3,
+    "dbos": 4,
+}
+SQLITE_LEVELS, PG_LEVELS = ("normal", "full"), ("postgres",)
 NOTES = {
     ("W5", "recovery"): "fluxio takes a crashed run over once its lease expires (1 s in W5, "
     "30 s by default); that wait is not in these numbers.",
@@ -48,6 +57,11 @@ NOTES = {
 }
 
 Row = dict[str, Any]
+
+
+def is_postgres(row: Row) -> bool:
+    """Whether a row belongs to the PostgreSQL tables."""
+    return bool(row["durability"] == "postgres")
 
 
 def _key(row: Row) -> tuple[str, str, str, str, int]:
@@ -87,8 +101,8 @@ def _ratio(rows: list[Row], row: Row, durability: str) -> str:
     mine = _fluxio(rows, row, durability)
     if mine is None or row["system"] == "fluxio" or row["metric"] == "resumed_at":
         return ""
-    if row["system"] == "floor:sqlite" and row["durability"] != durability:
-        return ""  # a floor is only comparable at its own synchronous level
+    if row["system"].startswith("floor:") and row["durability"] not in ("none", durability):
+        return ""  # a floor is only comparable at its own durability level
     theirs, ours = row["median"], mine["median"]
     if not theirs or not ours:
         return ""
@@ -99,8 +113,14 @@ def _ratio(rows: list[Row], row: Row, durability: str) -> str:
     return f"{1 / factor:.1f}× {worse}"
 
 
-def table(rows: list[Row], name: str, metric: str) -> list[str]:
-    """One workload's markdown table."""
+def table(
+    rows: list[Row],
+    name: str,
+    metric: str,
+    levels: Sequence[str] = SQLITE_LEVELS,
+    title: str = "",
+) -> list[str]:
+    """One workload's markdown table, with a ratio column per fluxio level in ``levels``."""
     picked = sorted(
         (r for r in rows if r["name"] == name and r["metric"] == metric),
         key=lambda r: (_n(r), ORDER.get(r["system"], 9), r["durability"]),
@@ -108,20 +128,21 @@ def table(rows: list[Row], name: str, metric: str) -> list[str]:
     if not picked:
         return []
     lines = [
-        f"**{TITLES.get((name, metric), f'{name} {metric}')}**",
+        f"**{title or TITLES.get((name, metric), f'{name} {metric}')}**",
         "",
-        "| system | durability | N | median | min–max | runs | fluxio normal vs this "
-        "| fluxio full vs this |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| system | durability | N | median | min–max | runs | "
+        + " | ".join(f"fluxio {level} vs this" for level in levels)
+        + " |",
+        "|---|---|---:|---:|---:|---:|" + "---:|" * len(levels),
     ]
     for r in picked:
         low, high = min(r["samples"]), max(r["samples"])
         n = str(_n(r)) if _n(r) else ""
         unit = UNITS.get(r["unit"], r["unit"])
+        ratios = " | ".join(_ratio(rows, r, level) for level in levels)
         lines.append(
             f"| {r['system']} | {r['durability']} | {n} | {_fmt(r['median'])} {unit} "
-            f"| {_fmt(low)}–{_fmt(high)} | {r['runs']} | {_ratio(rows, r, 'normal')} "
-            f"| {_ratio(rows, r, 'full')} |"
+            f"| {_fmt(low)}–{_fmt(high)} | {r['runs']} | {ratios} |"
         )
     note = NOTES.get((name, metric))
     return [*lines, *(["", note] if note else []), ""]
@@ -195,10 +216,18 @@ def targets(rows: list[Row]) -> list[str]:
 
 
 def render(rows: list[Row], header: Iterable[str] = ()) -> str:
-    """The whole generated block (without the markers)."""
-    out = [*header, *targets(rows)]
-    for name, metric in TITLES:
-        out += table(rows, name, metric)
+    """The whole generated block (without the markers): SQLite, then PostgreSQL."""
+    sqlite = [r for r in rows if not is_postgres(r)]
+    postgres = [r for r in rows if is_postgres(r)]
+    out = list(header)
+    if sqlite:
+        out += ["### SQLite", "", *targets(sqlite)]
+        for name, metric in TITLES:
+            out += table(sqlite, name, metric)
+    if postgres:
+        import pg_report
+
+        out += pg_report.render(postgres)
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -5,11 +5,18 @@ Usage::
     python bench/run.py --runs 5          # everything (make bench); updates docs/benchmarks.md
     python bench/run.py --quick           # smoke run in seconds: fluxio + floors, tiny sizes
     python bench/run.py --only W1,W2 --systems fluxio,floors
+    python bench/run.py --backends postgres --systems floors,fluxio,dbos   # PostgreSQL only
 
 Each workload runs in its own subprocess (peers with their own virtualenv's python, created
 under ``bench/.venvs/`` from PyPI on first use) and prints JSON lines; they are saved to
 ``bench/results/<time>.jsonl`` and ``bench/results/latest.jsonl``, and the table of medians
 and ratios is written between the markers of ``docs/benchmarks.md``.
+
+``--backends`` picks the databases: ``sqlite`` (fluxio's SQLite store, the floors and every
+peer on SQLite) and ``postgres`` (the PostgreSQL floor, fluxio's ``PostgresStore`` with W2 also
+across 1, 2 and 4 worker processes, and DBOS on the same server), both by default. PostgreSQL
+comes from ``--pg-url``, ``$FLUXIO_TEST_POSTGRES_URL`` or ``postgresql://127.0.0.1:5432/test``;
+when it is selected and not reachable the run stops at once and says so.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import pg
 import report
 
 BENCH = Path(__file__).resolve().parent
@@ -34,7 +42,9 @@ PEERS = {
     "langgraph": ["langgraph", "langgraph-checkpoint-sqlite", "aiosqlite"],
     "dbos": ["dbos"],
 }
-PEER_IMPORTS = {"langgraph": "langgraph.checkpoint.sqlite.aio", "dbos": "dbos"}
+PEER_IMPORTS = {"langgraph": "langgraph.checkpoint.sqlite.aio", "dbos": "dbos, psycopg"}
+PEER_BACKENDS = {"langgraph": ("sqlite",), "dbos": ("sqlite", "postgres")}
+WORKERS = (1, 2, 4)  # W2 worker processes on PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -62,12 +72,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--report", default="", help="only rewrite the docs table from this .jsonl file"
     )
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per job")
+    parser.add_argument(
+        "--backends", default="sqlite,postgres", help="comma list of sqlite,postgres"
+    )
+    parser.add_argument("--pg-url", default="", help="PostgreSQL admin URL (see bench/pg.py)")
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.no_docs = 1, True
     default = "floors,fluxio" if args.quick else "floors,fluxio,langgraph,dbos"
     args.systems = set((args.systems or default).split(","))
     args.only = set(args.only.split(","))
+    args.backends = set(args.backends.split(","))
+    if not args.backends <= {"sqlite", "postgres"}:
+        parser.error(f"--backends takes sqlite and/or postgres, not {','.join(args.backends)}")
+    args.pg_url = pg.url(args.pg_url)
     return args
 
 
@@ -89,46 +107,87 @@ def jobs(args: argparse.Namespace) -> list[Job]:
     base = ["--runs", str(args.runs), *(["--quick"] if args.quick else [])]
     out: list[Job] = []
     py = sys.executable
+    if "postgres" in args.backends:
+        problem = pg.problem(args.pg_url)
+        if problem is not None:
+            raise SystemExit(problem)
     if "floors" in args.systems and "W1" in args.only:
-        floors = str(BENCH / "floors.py")
-        out.append(Job("floors", "W1", [py, floors, "asyncio", *base]))
-        for level in ("normal", "full"):
-            out.append(Job("floors", "W1", [py, floors, "sqlite", "--durability", level, *base]))
+        out += floor_jobs(args, py, base)
     if "fluxio" in args.systems:
         out += system_jobs(args, "fluxio", py, str(BENCH / "fluxio_bench.py"), base)
     for peer in ("langgraph", "dbos"):
-        if peer in args.systems:
+        if peer in args.systems and args.backends & set(PEER_BACKENDS[peer]):
             python = str(ensure_venv(peer))
             out += system_jobs(args, peer, python, str(BENCH / "peers" / f"{peer}_bench.py"), base)
     return out
+
+
+def floor_jobs(args: argparse.Namespace, py: str, base: list[str]) -> list[Job]:
+    """The floors W1 is measured against, for the selected backends."""
+    floors = str(BENCH / "floors.py")
+    out = [Job("floors", "W1", [py, floors, "asyncio", *base])]
+    if "sqlite" in args.backends:
+        for level in ("normal", "full"):
+            out.append(Job("floors", "W1", [py, floors, "sqlite", "--durability", level, *base]))
+    if "postgres" in args.backends:
+        out.append(Job("floors", "W1", [py, floors, "postgres", "--pg-url", args.pg_url, *base]))
+    return out
+
+
+def modes_of(args: argparse.Namespace, system: str) -> tuple[list[str], list[str]]:
+    """A system's durability modes for W1–W4 and for W5, on the selected backends."""
+    sqlite, w5, postgres = {
+        "fluxio": (["normal", "full"], ["normal", "full"], ["postgres"]),
+        "langgraph": (["sync"], ["sync", "async", "exit"], []),
+        "dbos": (["sqlite"], ["sqlite"], ["postgres"]),
+    }[system]
+    if system == "fluxio" and not args.quick:
+        sqlite = [*sqlite, "memory"]
+    if "sqlite" not in args.backends:
+        sqlite, w5 = [], []
+    return sqlite + (postgres if "postgres" in args.backends else []), w5
 
 
 def system_jobs(
     args: argparse.Namespace, system: str, python: str, script: str, base: list[str]
 ) -> list[Job]:
     """A system's workloads at each of its durability levels."""
-    main, w5_modes = {
-        "fluxio": (["normal", "full"], ["normal", "full"]),
-        "langgraph": (["sync"], ["sync", "async", "exit"]),
-        "dbos": (["sqlite"], ["sqlite"]),
-    }[system]
-    if system == "fluxio" and not args.quick:
-        main = [*main, "memory"]
-    w4_sizes = [200] if args.quick else [1000, 10000] if system == "fluxio" else [1000]
+    main, w5_modes = modes_of(args, system)
     out = []
     for workload in ("W1", "W2", "W3", "W4", "W5"):
         if workload not in args.only:
             continue
-        modes = w5_modes if workload == "W5" else main
-        for mode in modes:
+        for mode in w5_modes if workload == "W5" else main:
             if workload in ("W4", "W5") and mode == "memory":
                 continue
             argv = [python, script, workload, "--durability", mode, *base]
-            if workload == "W4":
-                out += [Job(system, workload, [*argv, "--n", str(n)]) for n in w4_sizes]
+            if mode == "postgres":
+                out += postgres_jobs(args, system, workload, [*argv, "--pg-url", args.pg_url])
+            elif workload == "W4":
+                sizes = [200] if args.quick else [1000, 10000] if system == "fluxio" else [1000]
+                out += [Job(system, workload, [*argv, "--n", str(n)]) for n in sizes]
             else:
                 out.append(Job(system, workload, argv))
     return out
+
+
+def postgres_jobs(
+    args: argparse.Namespace, system: str, workload: str, argv: list[str]
+) -> list[Job]:
+    """A workload on PostgreSQL: W2 also across worker processes (fluxio), W4 at 1,000 runs.
+
+    ``--quick`` keeps PostgreSQL to a few seconds: W1 (with its interleaved floor) and W2
+    across 2 worker processes.
+    """
+    workers = [Job(system, workload, [*argv, "--workers", str(k)]) for k in WORKERS]
+    if args.quick:
+        return {"W1": [Job(system, workload, argv)], "W2": workers[1:2]}.get(workload, [])
+    if workload == "W4":
+        return [Job(system, workload, [*argv, "--n", "1000"])]
+    return [
+        Job(system, workload, argv),
+        *(workers if workload == "W2" and system == "fluxio" else []),
+    ]
 
 
 def log(message: str) -> None:
@@ -137,7 +196,7 @@ def log(message: str) -> None:
 
 def run_job(job: Job, workdir: Path, timeout: float, errors: Path) -> list[report.Row]:
     """Run one job; its JSON lines, or none (the failure goes to the errors file)."""
-    label = " ".join(a for a in job.argv[2:] if a not in ("--quick",))
+    label = " ".join(a for a in shown(job.argv)[2:] if a not in ("--quick", "--pg-url", "***"))
     log(f"{job.system}: {label}")
     began = time.monotonic()
     try:
@@ -161,10 +220,15 @@ def run_job(job: Job, workdir: Path, timeout: float, errors: Path) -> list[repor
     return rows
 
 
+def shown(argv: list[str]) -> list[str]:
+    """``argv`` with the PostgreSQL URL masked (it may hold a password)."""
+    return ["***" if i and argv[i - 1] == "--pg-url" else a for i, a in enumerate(argv)]
+
+
 def record_failure(errors: Path, job: Job, detail: str) -> None:
     log(f"  FAILED: {job.system} {job.workload}; details in {errors}")
     with errors.open("a") as out:
-        out.write(f"== {' '.join(job.argv)}\n{detail}\n")
+        out.write(f"== {' '.join(shown(job.argv))}\n{detail}\n")
 
 
 def machine() -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -358,7 +359,11 @@ class Engine:
             await self.store.commit(Commit(claim.lease, transition=transition, now=now))
 
     async def execute(self, claim: Claim) -> Run | None:
-        """Replay a claimed run until it completes, fails, waits or parks; commit the result."""
+        """Replay a claimed run until it completes, fails, waits or parks; commit the result.
+
+        Returns the run as this execution left it (``None`` if its lease was lost), built from
+        the committed transition rather than read back: a worker does not pay a read per run.
+        """
         state = RunState(self, claim)
         run = claim.run
         self.active[run.run_id] = state
@@ -370,7 +375,7 @@ class Engine:
             return None
         finally:
             self.active.pop(run.run_id, None)
-        return await self.store.get_run(run.tenant_id, run.run_id)
+        return _after(state.run, transition, self.clock.now())
 
     async def _transition(self, state: RunState) -> Transition:
         run = state.run
@@ -588,6 +593,23 @@ def _encode_extra(value: Any) -> Any:
     if isinstance(value, StepFailed):  # e.g. inside a best-effort BranchError
         return error_value(value)
     raise TypeError(f"{type(value).__name__} is not JSON-serializable")
+
+
+def _after(run: Run, t: Transition, now: float) -> Run:
+    """The stored run after ``t`` was committed (any status but running frees the lease)."""
+    held = t.status is RunStatus.RUNNING
+    return dataclasses.replace(
+        run,
+        status=t.status,
+        wait=t.wait,
+        result=t.result,
+        error=t.error,
+        attention=t.attention,
+        runnable_at=None if t.status in TERMINAL else t.runnable_at,
+        lease_owner=run.lease_owner if held else None,
+        lease_expires_at=run.lease_expires_at if held else None,
+        updated_at=now,
+    )
 
 
 def _failed(error: dict[str, Any]) -> Transition:

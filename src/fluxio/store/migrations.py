@@ -361,6 +361,40 @@ _BUDGETS_POSTGRES = _BUDGETS_TABLES.format(
     for t in ("budget_charges", "budget_counters", "budget_estimates")
 )
 
+# fluxio.governance.approvals: one row per approval request (its JSON record plus the columns
+# queries filter on; a decision is one UPDATE ... WHERE status = 'pending' AND version = ?),
+# and the learned auto-approval patterns per tenant, action pattern and approver set.
+_APPROVALS_TABLES = """
+CREATE TABLE approval_requests (
+    tenant_id TEXT NOT NULL,
+    approval_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    requested_at {real} NOT NULL,
+    delivered_at {real},
+    record TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, approval_id)
+){without_rowid};
+CREATE INDEX approval_requests_status ON approval_requests (tenant_id, status, requested_at);
+CREATE INDEX approval_requests_run ON approval_requests (tenant_id, run_id);
+CREATE TABLE approval_patterns (
+    tenant_id TEXT NOT NULL,
+    pattern_id TEXT NOT NULL,
+    approvers TEXT NOT NULL,
+    status TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    updated_at {real} NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, pattern_id, approvers)
+){without_rowid};
+"""
+
+_APPROVALS_SQLITE = _APPROVALS_TABLES.format(real="REAL", without_rowid=" WITHOUT ROWID")
+_APPROVALS_POSTGRES = _APPROVALS_TABLES.format(real="DOUBLE PRECISION", without_rowid="") + "".join(
+    _TENANT_POLICY.format(table=t) for t in ("approval_requests", "approval_patterns")
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, journal and signals", _INITIAL_SQLITE, _INITIAL_POSTGRES),
     Migration(
@@ -386,6 +420,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "budgets: step charges and holds, per-scope counters, preflight estimates",
         _BUDGETS_SQLITE,
         _BUDGETS_POSTGRES,
+    ),
+    Migration(
+        6,
+        "approvals: requests with their decisions, learned auto-approval patterns",
+        _APPROVALS_SQLITE,
+        _APPROVALS_POSTGRES,
     ),
 )
 

@@ -276,32 +276,44 @@ class PostgresStore:
 
     @staticmethod
     async def _transaction(conn: psycopg.AsyncConnection[Any], ops: list[Op]) -> list[Any]:
-        """Run ops in one transaction, pipelined: statements whose results nobody reads
-        (fences, journal inserts, COMMIT) go out together in one round trip."""
+        """Run ops in one transaction in pipeline mode: BEGIN, the statements whose results
+        nobody reads (fences, journal inserts) and COMMIT go out together, one round trip.
+
+        ``conn.transaction()`` is not used: in pipeline mode it syncs after BEGIN and around
+        COMMIT, four round trips instead of one.
+        """
         results: list[Any] = []
-        async with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
-            await cur.execute(sql.SCOPE, (SYSTEM_SCOPE,))
-            txs = []
-            for op in ops:
-                tx = _Tx(cur)
-                results.append(await op(tx))
-                txs.append(tx)
-            if any(tx.wakes for tx in txs):
-                await cur.execute(sql.NOTIFY)
+        try:
+            async with conn.pipeline(), conn.cursor() as cur:
+                await cur.execute("BEGIN")
+                await cur.execute(sql.SCOPE, (SYSTEM_SCOPE,))
+                txs = []
+                for op in ops:
+                    tx = _Tx(cur)
+                    results.append(await op(tx))
+                    txs.append(tx)
+                if any(tx.wakes for tx in txs):
+                    await cur.execute(sql.NOTIFY)
+                await cur.execute("COMMIT")
+        except BaseException:
+            await _rollback(conn)
+            raise
         return results
 
     async def _read(self, tenant_id: str, query: str, params: Sequence[Any]) -> list[Any]:
         """A read in one tenant's scope: row-level security shows only that tenant's rows."""
         try:
-            async with (
-                self._pool.connection() as conn,
-                conn.pipeline(),
-                conn.transaction(),
-                conn.cursor() as cur,
-            ):
-                await cur.execute(sql.SCOPE, (tenant_id,))
-                await cur.execute(query, params)
-                return await cur.fetchall()
+            async with self._pool.connection() as conn:
+                try:
+                    async with conn.pipeline(), conn.cursor() as cur, conn.cursor() as rows:
+                        await cur.execute("BEGIN")
+                        await cur.execute(sql.SCOPE, (tenant_id,))
+                        await rows.execute(query, params)
+                        await cur.execute("COMMIT")
+                        return await rows.fetchall()
+                except BaseException:
+                    await _rollback(conn)
+                    raise
         except psycopg.Error as exc:
             raise translate(exc, self.url) from exc
 
@@ -557,6 +569,14 @@ async def _capacity(tx: _Tx, now: float) -> Capacity:
     if not limits:
         return Capacity((), ())
     return Capacity(limits, [(r[0], r[1]) for r in await tx.rows(sql.ACTIVE, (now,))])
+
+
+async def _rollback(conn: psycopg.AsyncConnection[Any]) -> None:
+    """End a failed transaction so the connection goes back to the pool clean."""
+    idle = psycopg.pq.TransactionStatus.IDLE
+    if not conn.closed and conn.info.transaction_status != idle:
+        with contextlib.suppress(psycopg.Error):
+            await conn.execute("ROLLBACK")
 
 
 def _settle(future: asyncio.Future[Any], error: BaseException | None, value: Any = None) -> None:

@@ -211,12 +211,22 @@ class SQLiteStore:
     # -- group commit --------------------------------------------------------------------
 
     async def _write(self, op: Op) -> Any:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        return await self.write_with_next_commit(op)
+
+    def write_with_next_commit(self, op: Op) -> asyncio.Future[Any]:
+        """Queue ``op`` (a function of a cursor) for the next group commit, without waiting.
+
+        An op queued in the same event-loop turn as a run's commit is applied in the same
+        transaction (in its own savepoint), so a record about a step, such as its audit
+        entry, costs no commit of its own. The future gets the op's result or error.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
         self._pending.append((op, future))
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
-        return await future
+            loop.call_soon(self._flush)
+        return future
 
     def _flush(self) -> None:
         self._flush_scheduled = False

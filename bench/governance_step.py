@@ -1,0 +1,139 @@
+"""What governance adds to a step: a governed no-op step against an ungoverned one.
+
+Usage::
+
+    python bench/governance_step.py                  # 300 steps per sample, 7 samples
+    python bench/governance_step.py --steps 100 --runs 3
+
+A run of ``--steps`` no-op steps on a SQLite store (durability ``normal``) is timed:
+
+- ``ungoverned``: no interceptor;
+- ``governed``: ``Governance`` with 10 or 100 active policies (two rules each, one in ten
+  scoped to every action and the rest to one tool each, as in ``governance_policies.py``),
+  autonomy settings, and the audit log on (a ``SQLiteAuditLog`` on the same file: each step's
+  entry joins the step's commit);
+- ``governed, audit awaited``: the same with 10 policies, but audit entries appended through
+  the log's own connection (what an audit log elsewhere costs).
+
+Prints one JSON line per measurement (the format of ``bench/common.py``): median
+microseconds per step over the samples, and the ratio governed / ungoverned (target: at most
+2 with 10 policies and audit on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common
+from fluxio.engine import Engine, RunContext
+from fluxio.governance import AutonomySettings, Governance, Policy, PolicyEngine, SQLiteAuditLog
+from fluxio.governance.audit import verify
+from fluxio.store.sqlite import SQLiteStore
+
+SYSTEM = "fluxio-governance"
+TOOLS = [f"tool_{i}" for i in range(50)]
+
+
+def policies(count: int) -> list[Policy]:
+    """``count`` active policies: one in ten applies to every action, the rest to one tool."""
+    made = []
+    for i in range(count):
+        tools: Any = "*" if i % 10 == 0 else [TOOLS[i % len(TOOLS)]]
+        made.append(
+            Policy.model_validate(
+                {
+                    "id": f"p{i}",
+                    "scope": {"applies_to": {"tools": tools}},
+                    "rules": [
+                        {
+                            "id": "cap",
+                            "type": "forbid",
+                            "when": "action.side_effects && has(arguments.amount)",
+                            "condition": f"arguments.amount > {1000 + i}.0",
+                        },
+                        {"id": "kind", "type": "require", "condition": 'action.kind != "model"'},
+                    ],
+                }
+            )
+        )
+    return made
+
+
+async def noop() -> None:
+    """The step body: nothing, so the measurement is the step's own overhead."""
+
+
+def workflow(steps: int) -> Any:
+    async def run(ctx: RunContext, _: object) -> int:
+        for _ in range(steps):
+            await ctx.step(noop)
+        return steps
+
+    return run
+
+
+async def sample(steps: int, mode: str, count: int) -> float:
+    """Microseconds per step of one run of ``steps`` steps (after a warm-up run)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fluxio.db"
+        store = SQLiteStore(path, durability="normal")
+        audit = SQLiteAuditLog(path, durability="normal")
+        interceptors: list[Any] = []
+        if mode != "ungoverned":
+            shared = store if mode == "governed" else None
+            interceptors = [
+                Governance(
+                    policies=PolicyEngine(policies(count)),
+                    autonomy=AutonomySettings(default=3),
+                    audit=audit,
+                    store=shared,
+                )
+            ]
+        engine = Engine(store, workflows={"w": workflow(steps)}, interceptors=interceptors)
+        await engine.run("w")
+        started = time.perf_counter()
+        await engine.run("w")
+        elapsed = (time.perf_counter() - started) * 1e6 / steps
+        if mode != "ungoverned":
+            entries = await audit.entries("default")
+            assert len(entries) == 2 * steps
+            assert verify("default", entries).ok
+        await audit.close()
+        await store.close()
+        return elapsed
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--steps", type=int, default=300, help="steps per sample")
+    parser.add_argument("--runs", type=int, default=7, help="samples per measurement")
+    args = parser.parse_args(argv)
+    cases = [("ungoverned", 0), ("governed", 10), ("governed", 100), ("audit awaited", 10)]
+    samples: dict[tuple[str, int], list[float]] = {case: [] for case in cases}
+    for _ in range(args.runs):  # interleaved, so machine noise hits every case alike
+        for mode, count in cases:
+            samples[(mode, count)].append(asyncio.run(sample(args.steps, mode, count)))
+    base = statistics.median(samples[("ungoverned", 0)])
+    lines = []
+    for (mode, count), values in samples.items():
+        label = mode if mode == "ungoverned" else f"{mode}, {count} policies"
+        line = common.emit(
+            "governed_step", SYSTEM, "normal", label, "us/step", values,
+            policies=count, steps=args.steps, audit=mode != "ungoverned",
+            ratio=round(statistics.median(values) / base, 3),
+        )  # fmt: skip
+        lines.append(line)
+    return lines
+
+
+if __name__ == "__main__":
+    main()
