@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import random
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ SAFE = StepOptions(side_effects=True, idempotent=True, retry=RetryPolicy(initial
 """An idempotent side effect: may run again after a crash, recorded once."""
 
 NON_IDEMPOTENT = frozenset({"charge", "notify", "email", "ship", "after_timer", "after_timeout"})
-NON_IDEMPOTENT |= {"after_signal", "after_approval", "hold_once", "finish"}
+NON_IDEMPOTENT |= {"after_signal", "after_approval", "hold_once", "finish", "mark"}
 """Names of the steps the tests run with ``ONCE``: their effects must happen at most once."""
 
 
@@ -36,17 +37,22 @@ class Ledger:
         self.path = path
 
     def record(self, kind: str, step: str, value: Any = None) -> None:
-        """Append ``kind`` (``effect`` or ``enter``) for the step being executed."""
+        """Append ``kind`` (``effect`` or ``enter``) for the step being executed.
+
+        ``at`` is ``time.monotonic()``: one clock for every process of the machine.
+        """
         info = current_step()
         line = {
             "kind": kind,
             "step": step,
+            "tenant": info.tenant_id,
             "run": info.run_id,
             "key": info.step_key,
             "idem": info.idempotency_key,
             "attempt": info.attempt,
             "pid": os.getpid(),
             "value": value,
+            "at": time.monotonic(),
         }
         data = (json.dumps(line, sort_keys=True) + "\n").encode()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -87,6 +93,13 @@ class Tools:
             await self.gate("unstick")
         return await self.effect("charge", i, jitter=0.02)  # type: ignore[no-any-return]
 
+    async def timed(self, step: str, value: Any, hold: float) -> Any:
+        """Record entry, take ``hold`` seconds, record the effect (start and end of the body)."""
+        self.ledger.record("enter", step, value)
+        await asyncio.sleep(hold)
+        self.ledger.record("effect", step, value)
+        return value
+
     async def hold(self, step: str, gate: str) -> int:
         """Record entry, block on ``gate``, then record the effect; returns this process id."""
         self.ledger.record("enter", step)
@@ -118,6 +131,8 @@ class Flows:
             "fanout": self.fanout,
             "fifty": self.fifty,
             "latch": self.latch,
+            "steady": self.steady,
+            "capped": self.capped,
         }
 
     async def chaos(self, ctx: RunContext, inp: dict[str, Any]) -> dict[str, Any]:
@@ -195,6 +210,36 @@ class Flows:
         t = self.tools
         first = await ctx.step(t.effect, "leaf", b, 0.05, name="leaf", options=SAFE)
         return await ctx.step(t.effect, "square", first * first, 0.05, name="square", options=SAFE)  # type: ignore[no-any-return]
+
+    async def steady(self, ctx: RunContext, inp: dict[str, Any]) -> dict[str, Any]:
+        """Idempotent steps, a durable timer and a parallel block: a run any outage may hit."""
+        t = self.tools
+        ticks = []
+        for n in range(inp["steps"]):
+            ticks.append(await ctx.step(t.effect, "tick", n, 0.05, name="tick", options=SAFE))
+        await ctx.sleep(inp.get("sleep", 0.3))
+        squares = await ctx.parallel([partial(self._leaf, b=b) for b in range(inp["branches"])])
+        return {"ticks": ticks, "squares": squares}
+
+    async def capped(self, ctx: RunContext, inp: dict[str, Any]) -> list[Any]:
+        """``steps`` sequential steps (one at a time per run), every ``once_every``-th of them
+        non-idempotent; each body records its start and end in the ledger."""
+        t = self.tools
+        out = []
+        for n in range(inp["steps"]):
+            once = n % inp.get("once_every", 4) == 0
+            name = "mark" if once else "work"
+            out.append(
+                await ctx.step(
+                    t.timed,
+                    name,
+                    n,
+                    inp.get("hold", 0.01),
+                    name=name,
+                    options=ONCE if once else SAFE,
+                )
+            )
+        return out
 
     async def fifty(self, ctx: RunContext, inp: dict[str, Any]) -> int:
         """Fifty sequential steps; step ``block_at`` blocks on ``gate`` (the kill point)."""

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,10 +14,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from recovery_databases import Database, SQLiteDatabase
 from recovery_flows import NON_IDEMPOTENT, Flows
 
 from fluxio import Engine, Run, RunQuery, RunStatus
 from fluxio.ids import idempotency_key
+from fluxio.store.base import Store
 from fluxio.store.records import TERMINAL, EntryKind, JournalEntry
 from fluxio.store.sqlite import SQLiteStore
 
@@ -47,6 +48,10 @@ class WorkerProcess:
             self.proc.kill()
         self.proc.wait(timeout=10)
 
+    def terminate(self) -> None:
+        """SIGTERM: the graceful stop a service manager sends."""
+        os.kill(self.pid, signal.SIGTERM)
+
     def pause(self) -> None:
         os.kill(self.pid, signal.SIGSTOP)
 
@@ -58,21 +63,38 @@ class WorkerProcess:
 
 
 class WorkerPool:
-    """The database, ledger and gates of one test, and every worker process it started."""
+    """The database, ledger and gates of one test, and every worker process it started.
 
-    def __init__(self, root: Path) -> None:
+    Args:
+        root: the test's folder (ledger, gates, logs; the SQLite file by default).
+        database: where the workers keep runs; a SQLite file in ``root`` if not given.
+    """
+
+    def __init__(self, root: Path, database: Database | None = None) -> None:
         self.root = root
         self.db = root / "fluxio.db"
+        self.database: Database = database or SQLiteDatabase(self.db)
         self.ledger_path = root / "ledger.jsonl"
         self.gates = root / "gates"
         self.gates.mkdir()
         self.procs: list[WorkerProcess] = []
-        self._stores: list[SQLiteStore] = []
+        self._stores: list[Store] = []
+        self._ledger: list[dict[str, Any]] = []
+        self._ledger_read = 0
 
     def engine(self, durability: str = "normal") -> Engine:
-        """A test-side engine on the same database (creates the schema before any worker)."""
+        """A test-side engine on the SQLite file (creates the schema before any worker)."""
         store = SQLiteStore(self.db, durability=durability, busy_timeout=30.0)  # type: ignore[arg-type]
         self._stores.append(store)
+        return self._engine(store)
+
+    async def open_engine(self, durability: str = "normal") -> Engine:
+        """A test-side engine on this pool's database, whichever it is (creates the schema)."""
+        store = await self.database.open_store(durability)
+        self._stores.append(store)
+        return self._engine(store)
+
+    def _engine(self, store: Store) -> Engine:
         flows = Flows(self.ledger_path, self.gates)
         return Engine(store, workflows=flows.registry(), worker_id="test-process")
 
@@ -84,13 +106,18 @@ class WorkerPool:
         concurrency: int = 200,
         poll: float = 0.05,
         busy_timeout: float = 30.0,
+        extra: Iterable[str] = (),
     ) -> WorkerProcess:
-        """Start a worker subprocess on this pool's database and ledger."""
+        """Start a worker subprocess on this pool's database and ledger.
+
+        ``extra`` adds ``worker_main.py`` options (``--grace``, ``--pool-size``, ``--queues``).
+        """
         log = self.root / f"worker-{len(self.procs) + 1}.log"
-        cmd = [sys.executable, str(WORKER_MAIN), str(self.db), str(self.ledger_path)]
-        cmd += ["--gates", str(self.gates), "--lease", str(lease), "--durability", durability]
+        cmd = [sys.executable, str(WORKER_MAIN), *self.database.worker_args()]
+        cmd += [str(self.ledger_path), "--gates", str(self.gates)]
+        cmd += ["--lease", str(lease), "--durability", durability]
         cmd += ["--concurrency", str(concurrency), "--poll", str(poll)]
-        cmd += ["--busy-timeout", str(busy_timeout)]
+        cmd += ["--busy-timeout", str(busy_timeout), *extra]
         with log.open("wb") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=self.root)
         worker = WorkerProcess(proc, log)
@@ -98,42 +125,41 @@ class WorkerPool:
         return worker
 
     def pause_idle(self, worker: WorkerProcess) -> None:
-        """SIGSTOP ``worker`` at a moment it holds no write lock on the database.
+        """SIGSTOP ``worker`` at a moment it holds no lock in the database.
 
-        A worker frozen inside a write transaction would block every other process; that is
-        not the situation under test (a slow or partitioned worker whose lease runs out).
+        A worker frozen inside a write transaction would block (SQLite) or hide (PostgreSQL's
+        SKIP LOCKED) the rows it holds; that is not the situation under test (a slow or
+        partitioned worker whose lease runs out).
         """
         for _ in range(100):
             worker.pause()
-            conn = sqlite3.connect(self.db, timeout=0.2)
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.execute("ROLLBACK")
+            if not self.database.busy(worker.pid):
                 return
-            except sqlite3.OperationalError:
-                worker.resume()
-                time.sleep(0.01)
-            finally:
-                conn.close()
-        raise AssertionError(f"worker {worker.pid} never let go of the database write lock")
+            worker.resume()
+            time.sleep(0.01)
+        raise AssertionError(f"worker {worker.pid} never let go of its database locks")
 
     def open_gate(self, name: str) -> None:
         (self.gates / name).touch()
 
     def ledger(self) -> list[dict[str, Any]]:
-        """Every ledger line so far."""
+        """Every ledger line so far (read incrementally: only what was appended since)."""
         if not self.ledger_path.exists():
             return []
-        lines = self.ledger_path.read_text().splitlines()
-        return [json.loads(line) for line in lines]
+        with self.ledger_path.open("rb") as f:
+            f.seek(self._ledger_read)
+            chunk = f.read()
+        complete = chunk[: chunk.rfind(b"\n") + 1]  # a line still being written waits
+        self._ledger_read += len(complete)
+        self._ledger.extend(json.loads(line) for line in complete.splitlines())
+        return list(self._ledger)
 
     def effects(self) -> list[dict[str, Any]]:
         return [line for line in self.ledger() if line["kind"] == "effect"]
 
     def signals_left(self) -> int:
-        """Signals still queued (not consumed by any wait), read straight from the file."""
-        with sqlite3.connect(self.db) as conn:
-            return int(conn.execute("SELECT count(*) FROM signals").fetchone()[0])
+        """Signals still queued (not consumed by any wait), read straight from the database."""
+        return self.database.signals_left()
 
     def logs(self, tail: int = 3000) -> str:
         parts = [f"--- worker pid {w.pid} ---\n{w.output()[-tail:]}" for w in self.procs]
@@ -216,7 +242,7 @@ def check_ledger(ledger: list[dict[str, Any]], journal_of: dict[str, list[Journa
     count = Counter((line["run"], line["key"]) for line in effects)
     for line in effects:
         run_id, key, step = line["run"], line["key"], line["step"]
-        assert line["idem"] == idempotency_key("default", run_id, key), line
+        assert line["idem"] == idempotency_key(line["tenant"], run_id, key), line
         if step in NON_IDEMPOTENT:
             assert count[(run_id, key)] == 1, f"{run_id} {key} ({step}) ran {count[(run_id, key)]}x"
         if run_id not in journal_of:

@@ -1,18 +1,29 @@
-"""A worker paused past its lease (SIGSTOP) cannot commit after another worker took over."""
+"""A worker paused past its lease (SIGSTOP) cannot commit after another worker took over.
+
+Both stores: on PostgreSQL the zombie's write is refused inside the database by the fence
+(``fluxio_fence``) that starts every lease holder's transaction.
+"""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
+from recovery_databases import PostgresDatabase
 from recovery_harness import WorkerPool, WorkerProcess, check_journal, check_ledger, wait_until
 
 from fluxio import Engine, RunStatus
-from fluxio.store.records import EntryKind
+from fluxio.store.records import EntryKind, JournalEntry
 
 pytestmark = pytest.mark.anyio
 
 LEASE = 1.0
+
+
+@pytest.fixture
+def pool(any_pool: WorkerPool) -> WorkerPool:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return any_pool
 
 
 async def pause_zombie_mid_step(pool: WorkerPool, engine: Engine, step: str) -> WorkerProcess:
@@ -50,12 +61,12 @@ async def wake_zombie_and_watch_it_fail(pool: WorkerPool, zombie: WorkerProcess,
     assert zombie.alive(), "a refused commit must not bring the worker down"
 
 
-def entries(journal: list) -> list[tuple[str, EntryKind, str]]:
+def entries(journal: list[JournalEntry]) -> list[tuple[str, EntryKind, str]]:
     return [(e.step_key, e.kind, e.name) for e in journal]
 
 
 async def test_late_commit_of_a_paused_worker_is_refused(pool: WorkerPool) -> None:
-    engine = pool.engine()
+    engine = await pool.open_engine()
     await engine.start("zombie", {"gate": "z"}, run_id="z")
     zombie = await pause_zombie_mid_step(pool, engine, "hold")
     pool.open_gate("z")
@@ -73,6 +84,8 @@ async def test_late_commit_of_a_paused_worker_is_refused(pool: WorkerPool) -> No
     await wake_zombie_and_watch_it_fail(pool, zombie, "hold")
     after = await engine.journal("z")
     assert after == journal, "worker A wrote to the journal after losing its lease"
+    if isinstance(pool.database, PostgresDatabase):
+        assert pool.database.journals()["z"] == after, "the table holds only worker B's writes"
     assert entries(after) == [
         ("1", EntryKind.OUTCOME, "hold"),
         ("2", EntryKind.INTENT, "finish"),
@@ -91,7 +104,7 @@ async def test_late_commit_of_a_paused_worker_is_refused(pool: WorkerPool) -> No
 async def test_zombie_that_finishes_a_non_idempotent_step_late_cannot_record_it(
     pool: WorkerPool,
 ) -> None:
-    engine = pool.engine()
+    engine = await pool.open_engine()
     await engine.start("zombie", {"gate": "z", "once": True}, run_id="z")
     zombie = await pause_zombie_mid_step(pool, engine, "hold_once")
     taker = pool.spawn(lease=LEASE)
@@ -110,6 +123,8 @@ async def test_zombie_that_finishes_a_non_idempotent_step_late_cannot_record_it(
     await wake_zombie_and_watch_it_fail(pool, zombie, "hold_once")
     assert entries(await engine.journal("z")) == [("1", EntryKind.INTENT, "hold_once")]
     assert (await engine.get("z")).status is RunStatus.NEEDS_ATTENTION
+    if isinstance(pool.database, PostgresDatabase):
+        assert entries(pool.database.journals()["z"]) == [("1", EntryKind.INTENT, "hold_once")]
 
     # The operator sees from the ledger that the effect did happen, and records its result.
     [effect] = [line for line in pool.effects() if line["step"] == "hold_once"]

@@ -24,6 +24,7 @@ from fluxio.errors import (
     RunInterrupt,
     StepFailed,
     StepTimeout,
+    StoreError,
     Suspend,
     ToolInputInvalid,
     ToolUnavailable,
@@ -154,7 +155,10 @@ class RunState:
                 self.outcomes[entry.step_key] = entry
             else:
                 self.last_intent[entry.step_key] = entry
-        self.seq = len(claim.journal)
+        # The highest seq, not the count: a failed commit in one parallel branch can leave a
+        # gap while other branches commit later numbers.
+        self.seq = max((e.seq for e in claim.journal), default=0)
+        self.broken: StoreError | None = None
         self.signals: list[Signal] = [s for s in claim.signals]
         self.cancel_requested = False
         self.used_keys: set[str] = set()
@@ -171,15 +175,21 @@ class RunState:
         consumed: tuple[int, ...] = (),
         children: tuple[NewRun, ...] = (),
     ) -> None:
-        await self.engine.store.commit(
-            Commit(
-                self.lease,
-                tuple(entries),
-                consumed=consumed,
-                children=children,
-                now=self.engine.clock.now(),
+        if self.broken is not None:  # after one failed commit, this execution writes nothing
+            raise self.broken
+        try:
+            await self.engine.store.commit(
+                Commit(
+                    self.lease,
+                    tuple(entries),
+                    consumed=consumed,
+                    children=children,
+                    now=self.engine.clock.now(),
+                )
             )
-        )
+        except StoreError as exc:
+            self.broken = exc
+            raise
         for entry in entries:
             if entry.kind is EntryKind.OUTCOME:
                 self.outcomes[entry.step_key] = entry

@@ -120,6 +120,9 @@ class PostgresStore:
             max_size=pool_size,
             kwargs=self._kwargs,
             timeout=connect_timeout,
+            # After an outage, give up a backoff chain within seconds: the next request starts
+            # a fresh one, so workers reconnect promptly instead of after minutes of backoff.
+            reconnect_timeout=5.0,
             open=False,
             name="fluxio",
         )
@@ -240,6 +243,27 @@ class PostgresStore:
             except Exception as exc:  # noqa: BLE001 - store boundary: every waiter gets it
                 _fail(batch, translate(exc, self.url))
                 return
+
+    async def _direct(self, op: Op) -> Any:
+        """One operation in its own transaction, now, on its own connection.
+
+        Claims and heartbeats do not queue behind a group-commit batch: a batch waiting on a
+        row lock must not delay the heartbeat that keeps this worker's leases alive.
+        """
+        for attempt in range(4):
+            try:
+                async with self._pool.connection() as conn:
+                    (value,) = await self._transaction(conn, [op])
+                    return value
+            except _TRANSIENT as exc:
+                if attempt == 3:
+                    raise StoreError(f"write kept conflicting, giving up: {exc}") from exc
+                await asyncio.sleep(0.01 * 2**attempt)
+            except (StoreError, UsageError):
+                raise
+            except Exception as exc:
+                raise translate(exc, self.url) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _together(
         self, conn: psycopg.AsyncConnection[Any], batch: list[tuple[Op, asyncio.Future[Any]]]
@@ -377,7 +401,7 @@ class PostgresStore:
             runs = [sql.run_of(r) for r in await tx.rows(sql.LEASE_RUNS, (*lease, *pairs))]
             return await sql.claims_for(tx.cur, runs, worker_id)
 
-        result: list[Claim] = await self._write(op)
+        result: list[Claim] = await self._direct(op)
         return sorted(result, key=lambda c: (-c.run.priority, c.run.runnable_at or 0, c.run.run_id))
 
     async def set_limit(self, limit: ConcurrencyLimit) -> None:
@@ -415,7 +439,7 @@ class PostgresStore:
 
         if not leases:
             return Heartbeat(frozenset(), frozenset())
-        result: Heartbeat = await self._write(op)
+        result: Heartbeat = await self._direct(op)
         return result
 
     async def commit(self, commit: Commit) -> None:

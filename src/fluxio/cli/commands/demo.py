@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from fluxio.cli.commands import agents
 from fluxio.cli.commands.common import run_async, settings_of
 from fluxio.cli.demo_view import show_drafts, show_outbox
 from fluxio.cli.output import EXIT_OK, EXIT_WAITING, fails_cleanly, out
@@ -16,6 +17,7 @@ from fluxio.cli.workspace import Workspace, open_workspace
 from fluxio.demo import DEMO_WORKFLOW
 from fluxio.demo import folder as demo_folder
 from fluxio.engine import Engine
+from fluxio.errors import UsageError
 from fluxio.store.records import TERMINAL, Run, RunQuery, RunStatus
 
 __all__ = ["demo"]
@@ -24,6 +26,10 @@ __all__ = ["demo"]
 @fails_cleanly
 def demo(
     ctx: typer.Context,
+    variant: Annotated[
+        str | None,
+        typer.Argument(metavar="agent", help="`agent`: the same triage by an agent on your model."),
+    ] = None,
     directory: Annotated[
         Path, typer.Option("--dir", help="The demo folder (tickets in, replies out).")
     ] = Path("fluxio-demo"),
@@ -37,9 +43,18 @@ def demo(
     """Run the offline demo: triage support tickets, then wait for your approval to reply.
 
     Rerunning it on the same folder resumes the same run (also after a crash or Ctrl-C).
+    `fluxio demo agent` has an agent triage the same tickets on the configured model.
     """
+    if variant is not None:
+        raise typer.Exit(_variant(ctx, variant, directory.expanduser().resolve(), reset))
     code = run_async(_demo(settings_of(ctx), directory.expanduser().resolve(), reset, delay))
     raise typer.Exit(code)
+
+
+def _variant(ctx: typer.Context, variant: str, directory: Path, reset: bool) -> int:
+    if variant != "agent":
+        raise UsageError(f"unknown demo {variant!r}; run `fluxio demo` or `fluxio demo agent`")
+    return agents.demo_agent(settings_of(ctx), directory, reset)
 
 
 async def _demo(settings: Settings, directory: Path, reset: bool, delay: float) -> int:
