@@ -12,8 +12,9 @@ A run of ``--steps`` no-op steps on a SQLite store (durability ``normal``) is ti
   scoped to every action and the rest to one tool each, as in ``governance_policies.py``),
   autonomy settings, and the audit log on (a ``SQLiteAuditLog`` on the same file: each step's
   entry joins the step's commit);
-- ``governed, audit awaited``: the same with 10 policies, but audit entries appended through
-  the log's own connection (what an audit log elsewhere costs).
+- ``no audit``: the same with 10 policies and no audit log (what deciding costs);
+- ``audit awaited``: 10 policies, audit entries appended through the log's own connection
+  (what an audit log elsewhere costs).
 
 Prints one JSON line per measurement (the format of ``bench/common.py``): median
 microseconds per step over the samples, and the ratio governed / ungoverned (target: at most
@@ -88,14 +89,14 @@ async def sample(steps: int, mode: str, count: int) -> float:
         store = SQLiteStore(path, durability="normal")
         audit = SQLiteAuditLog(path, durability="normal")
         interceptors: list[Any] = []
+        audited = mode in ("governed", "audit awaited")
         if mode != "ungoverned":
-            shared = store if mode == "governed" else None
             interceptors = [
                 Governance(
                     policies=PolicyEngine(policies(count)),
                     autonomy=AutonomySettings(default=3),
-                    audit=audit,
-                    store=shared,
+                    audit=audit if audited else None,
+                    store=store if mode == "governed" else None,
                 )
             ]
         engine = Engine(store, workflows={"w": workflow(steps)}, interceptors=interceptors)
@@ -103,7 +104,7 @@ async def sample(steps: int, mode: str, count: int) -> float:
         started = time.perf_counter()
         await engine.run("w")
         elapsed = (time.perf_counter() - started) * 1e6 / steps
-        if mode != "ungoverned":
+        if audited:
             entries = await audit.entries("default")
             assert len(entries) == 2 * steps
             assert verify("default", entries).ok
@@ -117,7 +118,13 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--steps", type=int, default=300, help="steps per sample")
     parser.add_argument("--runs", type=int, default=7, help="samples per measurement")
     args = parser.parse_args(argv)
-    cases = [("ungoverned", 0), ("governed", 10), ("governed", 100), ("audit awaited", 10)]
+    cases = [
+        ("ungoverned", 0),
+        ("governed", 10),
+        ("governed", 100),
+        ("no audit", 10),
+        ("audit awaited", 10),
+    ]
     samples: dict[tuple[str, int], list[float]] = {case: [] for case in cases}
     for _ in range(args.runs):  # interleaved, so machine noise hits every case alike
         for mode, count in cases:
@@ -128,7 +135,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         label = mode if mode == "ungoverned" else f"{mode}, {count} policies"
         line = common.emit(
             "governed_step", SYSTEM, "normal", label, "us/step", values,
-            policies=count, steps=args.steps, audit=mode != "ungoverned",
+            policies=count, steps=args.steps, audit=mode in ("governed", "audit awaited"),
             ratio=round(statistics.median(values) / base, 3),
         )  # fmt: skip
         lines.append(line)

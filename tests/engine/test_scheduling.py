@@ -76,3 +76,16 @@ async def test_a_tenant_cap_bounds_runs_executing_at_once(store: Store) -> None:
     runs = await engine.list_runs(RunQuery("acme"))
     assert [r.status for r in runs] == [RunStatus.COMPLETED] * 8
     assert peak == 2
+
+
+async def test_a_child_run_goes_to_the_queue_its_parent_names(store: Store) -> None:
+    async def leaf(ctx: RunContext, n: int) -> int:
+        return n * 2
+
+    async def parent(ctx: RunContext, n: int) -> int:
+        return await ctx.child("leaf", n, queue="heavy", priority=3)
+
+    engine = Engine(store, workflows={"leaf": leaf, "parent": parent})
+    assert await engine.run("parent", 21) == 42
+    [child] = [r for r in await engine.list_runs() if r.workflow == "leaf"]
+    assert (child.queue, child.priority) == ("heavy", 3)

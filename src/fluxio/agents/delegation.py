@@ -84,7 +84,9 @@ async def delegate(
     """
     check_value(tool.contract.input_schema, dict(arguments), f"tool {tool.name!r}", "argument")
     task = {"task": arguments["task"], "context": dict(arguments.get("context") or {})}
-    return AgentResult.model_validate(await ctx.child(tool.workflow, task, key=key))
+    # The child runs in its agent's queue, so the agent's concurrency limit and pause hold.
+    child = await ctx.child(tool.workflow, task, key=key, queue=tool.workflow)
+    return AgentResult.model_validate(child)
 
 
 async def call_agent(
@@ -103,7 +105,8 @@ async def call_agent(
         StepFailed: the agent's run failed or stopped without a final answer.
     """
     payload = {"task": task, "context": dict(context or {})}
-    return AgentResult.model_validate(await ctx.child(workflow_name(agent), payload, key=key))
+    name = workflow_name(agent)
+    return AgentResult.model_validate(await ctx.child(name, payload, key=key, queue=name))
 
 
 def _only_in_runs(agent: str) -> Any:

@@ -6,14 +6,28 @@ from typing import Annotated
 
 import typer
 
-from fluxio.cli.commands import control, db, demo, run, runs, worker
+from fluxio.cli.commands import (
+    agents,
+    approvals,
+    audit,
+    control,
+    costs,
+    db,
+    demo,
+    mcp,
+    policy,
+    run,
+    runs,
+    tools,
+    worker,
+)
 from fluxio.cli.settings import ENV_DB, Settings
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="fluxio",
-    help="fluxio: durable workflows and agents on an embedded SQLite database.",
+    help="fluxio: durable, governed workflows and agents on SQLite or PostgreSQL.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -50,6 +64,13 @@ app.command("cancel")(control.cancel)
 app.command("worker")(worker.worker)
 app.command("demo")(demo.demo)
 app.add_typer(db.app, name="db")
+app.add_typer(tools.app, name="tools")
+app.add_typer(mcp.app, name="mcp")
+app.add_typer(agents.app, name="agents")
+app.add_typer(policy.app, name="policy")
+app.add_typer(audit.app, name="audit")
+app.add_typer(approvals.app, name="approvals")
+app.command("costs")(costs.costs)
 
 
 def main() -> None:

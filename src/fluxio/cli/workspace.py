@@ -41,12 +41,27 @@ class Workspace:
         return self.settings.tenant
 
     def engine(self, workflows: Mapping[str, Any] | None = None) -> Engine:
-        """An engine over this store knowing the built-in workflows and ``workflows``."""
-        return Engine(
+        """An engine over this store knowing the built-in workflows, the deployed agents
+        (``agents.json``) and ``workflows``."""
+        engine = Engine(
             self.store,
             workflows={**builtin_workflows(), **(workflows or {})},
             lease_seconds=LEASE_SECONDS,
         )
+        self._attach_agents(engine)
+        return engine
+
+    def _attach_agents(self, engine: Engine) -> None:
+        """Register every deployed agent's ``agent:<name>`` workflow on ``engine``."""
+        from fluxio.cli.commands.agents import AgentsFile
+
+        agents = AgentsFile(self.settings)
+        if not agents.path.exists():
+            return
+        from fluxio.agents import AgentRuntime
+        from fluxio.cli.commands.tools import cli_registry
+
+        AgentRuntime(engine, agents.load(), tools=cli_registry(self.settings))
 
     def definitions_for(self, workflow: str) -> dict[str, Any]:
         """Load the workflows needed to continue a run of ``workflow`` (built-in or catalogued).
@@ -54,8 +69,8 @@ class Workspace:
         Raises:
             UsageError: the workflow is neither built in nor in the catalog.
         """
-        if workflow in builtin_workflows():
-            return {}
+        if workflow in builtin_workflows() or workflow.startswith("agent:"):
+            return {}  # built in, or a deployed agent's (registered by ``engine()``)
         entry = self.catalog.get(workflow)
         if entry is None:
             raise UsageError(

@@ -427,8 +427,20 @@ class RunContext:
                 raise error
         raise state.suspend(Wait(reason, signal, until))
 
-    async def child(self, workflow: str, input: Any = None, *, key: str | None = None) -> Any:
-        """Start a child run of ``workflow`` and wait for its result (durably)."""
+    async def child(
+        self,
+        workflow: str,
+        input: Any = None,
+        *,
+        key: str | None = None,
+        queue: str = "default",
+        priority: int = 0,
+    ) -> Any:
+        """Start a child run of ``workflow`` and wait for its result (durably).
+
+        ``queue`` and ``priority`` place the child like ``Engine.start`` does, so a child falls
+        under its queue's concurrency limits (an agent's, for delegated agent runs).
+        """
         full = self.reserve_key(key)
         state = self._state
         name = f"child:{workflow}"
@@ -446,6 +458,8 @@ class RunContext:
                 state.engine.to_json(input),
                 now,
                 parent_run_id=self.run_id,
+                priority=priority,
+                queue=queue,
             )
             await state.commit(
                 [JournalEntry(state.next_seq(), full, EntryKind.INTENT, name, value=child_id)],

@@ -108,6 +108,15 @@ class SQLiteAuditLog:
         entry: AuditEntry = await self._write(lambda cur: self._append(cur, event))
         return entry
 
+    def append_op(self, event: AuditEvent) -> Op:
+        """The append as an operation on a cursor, for a caller that commits it itself.
+
+        ``store.write_with_next_commit(log.append_op(event))`` appends in the transaction of
+        a ``SQLiteStore`` on the same file (no commit of its own); the head is read inside
+        that transaction, under the write lock, so the chain cannot fork.
+        """
+        return lambda cur: self._append(cur, event)
+
     def _append(self, cur: sqlite3.Cursor, event: AuditEvent) -> AuditEntry:
         row = cur.execute(GET_HEAD, (event.tenant_id,)).fetchone()
         entry = self.sealer.seal(event, Head(*row) if row else Head())

@@ -1,0 +1,229 @@
+"""How the governance guard writes its audit entries, and what each entry says.
+
+``AuditTrail.record`` appends an entry. When the audit log is a ``SQLiteAuditLog`` on the
+same file as the engine's ``SQLiteStore``, the append is queued into the store's next group
+commit instead (``SQLiteStore.write_with_next_commit``): the guard records in the same
+event-loop turn in which the engine commits the step, so the entry and the step's outcome
+share one transaction and one fsync. Otherwise the append is awaited, and a failure fails
+the step (an action that cannot be audited does not count as done).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from fluxio.engine.interceptors import ExecuteStepInput
+from fluxio.errors import PolicyDenied
+from fluxio.governance.audit import Actor as AuditActor
+from fluxio.governance.audit import AuditEvent, AuditLog, AuditResult, SQLiteAuditLog, digest
+from fluxio.governance.audit.entry import Reversibility
+from fluxio.governance.policies import Actor
+from fluxio.store.base import Store
+from fluxio.store.sqlite import SQLiteStore
+
+if TYPE_CHECKING:
+    from fluxio.governance.guard import Admission
+    from fluxio.governance.verdict import Verdict
+
+__all__ = ["AuditTrail", "audit_actor", "call_event", "decision_event"]
+
+log = logging.getLogger("fluxio.governance")
+
+
+class AuditTrail:
+    """Appends the guard's audit entries, in the step's own commit when it can.
+
+    Args:
+        log: the audit log (``None``: nothing is recorded).
+        store: the engine's store, to share its commits.
+        redact: applied to every payload before it is sealed.
+    """
+
+    def __init__(
+        self, log: AuditLog | None, store: Store | None, redact: Callable[[Any], Any] | None
+    ) -> None:
+        self.log = log
+        self.redact = redact
+        self.shared = _shared(log, store)
+        self._buffer: list[AuditEvent] = []
+        self._pending: set[asyncio.Future[Any]] = set()
+        self._failures: list[BaseException] = []
+
+    @property
+    def enabled(self) -> bool:
+        """Whether entries are recorded at all (build them only then)."""
+        return self.log is not None
+
+    async def record(self, event: AuditEvent) -> None:
+        """Append ``event``: queued into the next store commit, or awaited."""
+        if not self.queue(event) and self.log is not None:
+            await self.log.append(self._redacted(event))
+
+    def queue(self, event: AuditEvent) -> bool:
+        """Queue ``event`` into the store's next commit; ``False`` if it must be awaited.
+
+        Every entry queued before that commit is applied is appended by one operation, in
+        order, in the same transaction as the steps committed with it.
+        """
+        if self.shared is None:
+            return self.log is None
+        self._buffer.append(self._redacted(event))
+        if len(self._buffer) == 1:
+            future = self.shared.write_with_next_commit(self._append_buffered)
+            self._pending.add(future)
+            future.add_done_callback(self._done)
+        return True
+
+    def _append_buffered(self, cur: Any) -> list[Any]:
+        events, self._buffer = self._buffer, []
+        assert isinstance(self.log, SQLiteAuditLog)  # guaranteed by _shared
+        return [self.log.append_op(event)(cur) for event in events]
+
+    def _redacted(self, event: AuditEvent) -> AuditEvent:
+        if self.redact is None or event.payload is None:
+            return event
+        return dataclasses.replace(event, payload=self.redact(event.payload))
+
+    def _done(self, future: asyncio.Future[Any]) -> None:
+        self._pending.discard(future)
+        if future.cancelled():
+            return
+        failure = future.exception()
+        if failure is not None:
+            self._failures.append(failure)
+            log.error("an audit entry could not be written: %s", failure)
+
+    async def flush(self) -> None:
+        """Wait for the queued entries; raise the first failure since the last flush."""
+        if self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        if self._failures:
+            failure, self._failures = self._failures[0], []
+            raise failure
+
+
+def _shared(log: AuditLog | None, store: Store | None) -> SQLiteStore | None:
+    if not isinstance(log, SQLiteAuditLog) or not isinstance(store, SQLiteStore):
+        return None
+    return store if log.path.resolve() == store.path.resolve() else None
+
+
+def audit_actor(actor: Actor, step: ExecuteStepInput) -> AuditActor:
+    """The audit actor of a policy actor (a workflow acting for itself is a ``workflow``)."""
+    if actor.type == "system" and actor.id == step.workflow:
+        return AuditActor(actor.id, "workflow")
+    return AuditActor(actor.id, actor.type)
+
+
+def target(step: ExecuteStepInput) -> str:
+    """``tool:<name>``, ``model:<name>`` or ``step:<name>``."""
+    meta = step.options.metadata
+    kind = meta.get("kind")
+    if kind in ("tool", "model") and meta.get(kind):
+        return f"{kind}:{meta[kind]}"
+    return f"step:{step.name}"
+
+
+def decision_event(
+    step: ExecuteStepInput,
+    actor: Actor,
+    action: str,
+    result: AuditResult,
+    verdict: Verdict | None,
+) -> AuditEvent:
+    """An entry about a decision on ``step`` (a denial, a budget event)."""
+    return AuditEvent(
+        tenant_id=step.tenant_id,
+        actor=audit_actor(actor, step),
+        action=action,
+        target=target(step),
+        result=result,
+        run_id=step.run_id,
+        step_key=step.step_key,
+        inputs_digest=_inputs_digest(step),
+        policies_evaluated=verdict.evaluated if verdict else (),
+        policies_violated=verdict.violated if verdict else (),
+        payload=verdict.notes() if verdict else None,
+    )
+
+
+def call_event(
+    step: ExecuteStepInput,
+    admission: Admission,
+    started: float,
+    result: Any,
+    error: BaseException | None,
+) -> AuditEvent:
+    """The entry of an executed step: its call, the verdict that let it run, the outcome."""
+    kind = step.options.metadata.get("kind")
+    failed = error is not None
+    outcome: AuditResult = "failure" if failed else "success"
+    if isinstance(error, PolicyDenied):
+        outcome = "denied"
+    noun = kind if kind in ("tool", "model") else "step"
+    verdict = admission.verdict
+    if verdict.outcome == "draft":
+        action = f"{noun}.drafted"
+    elif noun != "step":
+        action = f"{noun}.called"
+    else:
+        action = "step.failed" if failed else "step.completed"
+    return AuditEvent(
+        tenant_id=step.tenant_id,
+        actor=audit_actor(admission.identity.actor, step),
+        action=action,
+        target=target(step),
+        result=outcome,
+        run_id=step.run_id,
+        step_key=step.step_key,
+        inputs_digest=_inputs_digest(step),
+        outputs_digest=None if failed else _digest(result),
+        duration_ms=(time.perf_counter() - started) * 1000,
+        error=None if error is None else str(getattr(error, "error_type", type(error).__name__)),
+        policies_evaluated=verdict.evaluated,
+        policies_violated=verdict.violated,
+        approval_id=admission.approval_id,
+        reversibility=_reversibility(step),
+        payload=None if verdict.plain and admission.approval_id is None else verdict.notes(),
+    )
+
+
+def _reversibility(step: ExecuteStepInput) -> Reversibility | None:
+    contract = step.options.metadata.get("tool_contract")
+    if getattr(contract, "reversible", False):
+        return "reversible"
+    return "irreversible" if step.options.side_effects else None
+
+
+_NO_INPUTS = digest([[], {}])
+_NONE = digest(None)
+
+
+def _inputs_digest(step: ExecuteStepInput) -> str:
+    if not step.args and not step.kwargs:
+        return _NO_INPUTS
+    return _digest([list(step.args), dict(step.kwargs)])
+
+
+def _digest(value: Any) -> str:
+    """The digest of a value's JSON form (pydantic models dumped first; else its repr)."""
+    if value is None:
+        return _NONE
+    try:
+        return digest(_plain(value))
+    except (TypeError, ValueError):
+        return digest({"repr": repr(value)})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    dump = getattr(value, "model_dump", None)
+    return dump(mode="json") if callable(dump) else value
