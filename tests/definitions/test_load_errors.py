@@ -249,5 +249,5 @@ steps:
     tool: wipe
     inputs: {path: {value: /data}}
 """
-    with pytest.raises(DefinitionError, match="backup.*wipe|wipe.*backup"):
+    with pytest.raises(DefinitionError, match=r"backup.*wipe|wipe.*backup"):
         load_workflow(text, tools=ToolRegistry([backup, wipe]))
