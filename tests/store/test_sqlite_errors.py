@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from pathlib import Path
@@ -160,3 +161,27 @@ async def test_a_full_disk_raises_storage_full_and_keeps_earlier_commits(tmp_pat
         assert len(await store.read_journal("acme", "run-0")) == 3
     finally:
         await store.close()
+
+
+def test_processes_opening_one_new_file_at_once_all_succeed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = tmp_path / "new.db"
+    script = (
+        "import asyncio, sys\n"
+        "from fluxio.store.sqlite import SQLiteStore\n"
+        "from fluxio.store.records import NewRun\n"
+        "async def main():\n"
+        "    async with SQLiteStore(sys.argv[1]) as store:\n"
+        "        await store.create_run(NewRun(sys.argv[2], 't', 'wf', None, 0.0))\n"
+        "asyncio.run(main())\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(db), f"r{i}"], stderr=subprocess.PIPE)
+        for i in range(6)
+    ]
+    errors = [p.communicate(timeout=60)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, errors
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("SELECT count(*) FROM runs").fetchone() == (6,)

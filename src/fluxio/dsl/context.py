@@ -91,8 +91,16 @@ class Context(Protocol):
         """Wait durably for the named signal and return its payload."""
         ...
 
-    async def child(self, workflow: str, input: Any = None, *, key: str | None = None) -> Any:
-        """Run ``workflow`` as a child run and return its result."""
+    async def child(
+        self,
+        workflow: str,
+        input: Any = None,
+        *,
+        key: str | None = None,
+        queue: str = "default",
+        priority: int = 0,
+    ) -> Any:
+        """Run ``workflow`` as a child run (in ``queue``) and return its result."""
         ...
 
     async def parallel(

@@ -18,6 +18,7 @@ import asyncio
 import dataclasses
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -98,11 +99,27 @@ class SQLiteStore:
         self.path = Path(path)
         self.durability = durability
         self._busy_timeout = busy_timeout
-        self._conn = self._open()
+        self._conn = self._open_patiently()
         self._pending: list[tuple[Op, asyncio.Future[Any]]] = []
         self._flush_scheduled = False
 
     # -- opening -----------------------------------------------------------------------
+
+    def _open_patiently(self) -> sqlite3.Connection:
+        """Open, retrying while another process creates or converts the same new file.
+
+        Two processes opening a brand-new file at once race to switch it to WAL and create the
+        schema; SQLite reports "locked" at once (not after the busy timeout) when waiting could
+        deadlock, so the loser retries until the busy timeout has passed.
+        """
+        deadline = time.monotonic() + self._busy_timeout
+        while True:
+            try:
+                return self._open()
+            except DatabaseLocked:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)
 
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -89,7 +89,9 @@ class SQLiteAuditLog:
     async def _ready(self) -> sqlite3.Connection:
         """The connection, opened on first use once the store has migrated the file."""
         if self._conn is None:
-            store = SQLiteStore(self.path, durability=self.durability)
+            store = SQLiteStore(
+                self.path, durability=self.durability, busy_timeout=self.busy_timeout
+            )
             await store.close()
             conn = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=self.busy_timeout
