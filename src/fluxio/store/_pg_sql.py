@@ -101,6 +101,8 @@ CANCEL_ASKED = (
 )
 
 FENCE = "SELECT fluxio_fence(%s, %s, %s, %s, %s)"
+APPEND = "SELECT fluxio_append(%s, %s, %s, %s, %s, %s)"
+"""Scope, fence and journal inserts of a lease holder, in one autocommit statement."""
 """Raises SQLSTATE FX001 (aborting the transaction) unless the lease's epoch still holds."""
 LEASE_LOST = "FX001"
 UPDATE_RUN = (
@@ -280,6 +282,25 @@ def candidates(
         "ORDER BY priority DESC, runnable_at, run_id LIMIT %s FOR UPDATE SKIP LOCKED"
     )
     return text, [*params, fetch]
+
+
+def append_row(lease: Lease, now: float, entries: Sequence[JournalEntry]) -> tuple[Any, ...]:
+    """Parameters of ``APPEND``: the lease, and the entries as one JSON array."""
+    rows = [
+        {
+            "seq": e.seq,
+            "step_key": e.step_key,
+            "kind": e.kind.value,
+            "name": e.name,
+            "ok": e.ok,
+            "value": e.value,
+            "attempts": e.attempts,
+            "started_at": e.started_at,
+            "finished_at": e.finished_at,
+        }
+        for e in entries
+    ]
+    return (lease.tenant_id, lease.run_id, lease.epoch, lease.worker_id, now, Jsonb(rows))
 
 
 async def insert_entries(

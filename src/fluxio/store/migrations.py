@@ -395,6 +395,41 @@ _APPROVALS_POSTGRES = _APPROVALS_TABLES.format(real="DOUBLE PRECISION", without_
     _TENANT_POLICY.format(table=t) for t in ("approval_requests", "approval_patterns")
 )
 
+# A lease holder appending journal entries (a step's intent or outcome: the hot path) in ONE
+# statement: scope, fence and inserts run inside the database, so the append is a single
+# autocommit round trip with no BEGIN/COMMIT from the client.
+_APPEND_POSTGRES = """
+-- The fence takes the run row's lock instead of writing a new row version: the same fencing
+-- (a claimer's epoch bump waits for, or skips, the locked row) for less WAL per step.
+CREATE OR REPLACE FUNCTION fluxio_fence(
+    p_tenant TEXT, p_run TEXT, p_epoch BIGINT, p_owner TEXT, p_now DOUBLE PRECISION
+) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM runs
+    WHERE tenant_id = p_tenant AND run_id = p_run AND epoch = p_epoch AND lease_owner = p_owner
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'FX001', MESSAGE = format(
+            'run %s: this worker''s lease (epoch %s) was taken over by another worker; '
+            'its write was refused', p_run, p_epoch);
+    END IF;
+END $$;
+CREATE FUNCTION fluxio_append(
+    p_tenant TEXT, p_run TEXT, p_epoch BIGINT, p_owner TEXT, p_now DOUBLE PRECISION,
+    p_entries JSONB
+) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('fluxio.tenant', '*', true);
+    PERFORM fluxio_fence(p_tenant, p_run, p_epoch, p_owner, p_now);
+    INSERT INTO journal (tenant_id, run_id, seq, step_key, kind, name, ok, value, attempts,
+                         started_at, finished_at)
+    SELECT p_tenant, p_run, (e->>'seq')::int, e->>'step_key', e->>'kind', e->>'name',
+           (e->>'ok')::boolean, e->'value', (e->>'attempts')::int,
+           (e->>'started_at')::double precision, (e->>'finished_at')::double precision
+    FROM jsonb_array_elements(p_entries) AS e;
+END $$;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, journal and signals", _INITIAL_SQLITE, _INITIAL_POSTGRES),
     Migration(
@@ -426,6 +461,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "approvals: requests with their decisions, learned auto-approval patterns",
         _APPROVALS_SQLITE,
         _APPROVALS_POSTGRES,
+    ),
+    Migration(
+        7,
+        "fluxio_append: a journal append in one statement; a lock-only fence (PostgreSQL)",
+        "",
+        _APPEND_POSTGRES,
     ),
 )
 

@@ -84,6 +84,8 @@ class _Tx:
 
 
 Op = Callable[[_Tx], Awaitable[Any]]
+Solo = tuple[str, tuple[Any, ...]]
+"""A write that is one statement when it is alone in its batch (run in autocommit)."""
 
 
 class PostgresStore:
@@ -127,6 +129,7 @@ class PostgresStore:
             name="fluxio",
         )
         self._pending: list[tuple[Op, asyncio.Future[Any]]] = []
+        self._solo: dict[asyncio.Future[Any], Solo] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
         self._wake_callbacks: list[Callable[[], None]] = []
@@ -208,9 +211,11 @@ class PostgresStore:
 
     # -- group commit --------------------------------------------------------------------
 
-    async def _write(self, op: Op) -> Any:
+    async def _write(self, op: Op, solo: Solo | None = None) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending.append((op, future))
+        if solo is not None:
+            self._solo[future] = solo
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush())
         return await future
@@ -218,10 +223,15 @@ class PostgresStore:
     async def _flush(self) -> None:
         """Apply queued writes, a batch per transaction, until none are left."""
         try:
+            # This task starts a loop turn after the first write was queued, so every write of
+            # that turn is in the first batch; writes queued while a batch is out form the next.
             while self._pending:
-                await asyncio.sleep(0)  # let the writes of this event-loop turn join the batch
                 batch, self._pending = self._pending, []
-                await self._apply(batch)
+                solos = [self._solo.pop(future, None) for _, future in batch]
+                if len(batch) == 1 and solos[0] is not None:
+                    await self._apply_solo(solos[0], batch[0][1])
+                else:
+                    await self._apply(batch)
         finally:
             self._flusher = None
 
@@ -242,6 +252,31 @@ class PostgresStore:
                 await asyncio.sleep(0.01 * 2**attempt)
             except Exception as exc:  # noqa: BLE001 - store boundary: every waiter gets it
                 _fail(batch, translate(exc, self.url))
+                return
+
+    async def _apply_solo(self, solo: Solo, future: asyncio.Future[Any]) -> None:
+        """A batch of one single-statement write: one autocommit round trip."""
+        for attempt in range(4):
+            try:
+                async with self._pool.connection() as conn:
+                    await conn.execute(*solo)
+                _settle(future, None)
+                return
+            except _TRANSIENT as exc:
+                if attempt == 3:
+                    _settle(future, StoreError(f"write kept conflicting, giving up: {exc}"))
+                    return
+                await asyncio.sleep(0.01 * 2**attempt)
+            except psycopg.IntegrityError as exc:
+                _settle(future, StoreError(f"write refused by the database: {exc}"))
+                return
+            except psycopg.Error as exc:
+                lost = exc.sqlstate == sql.LEASE_LOST
+                message = exc.diag.message_primary or str(exc)
+                _settle(future, LeaseLost(message) if lost else translate(exc, self.url))
+                return
+            except Exception as exc:  # noqa: BLE001 - store boundary: the waiter gets it
+                _settle(future, translate(exc, self.url))
                 return
 
     async def _direct(self, op: Op) -> Any:
@@ -443,6 +478,16 @@ class PostgresStore:
         return result
 
     async def commit(self, commit: Commit) -> None:
+        if _appends_only(commit):
+            # The hot path (a step's intent or outcome): one statement, alone or in a batch.
+            solo: Solo = (sql.APPEND, sql.append_row(commit.lease, commit.now, commit.entries))
+
+            async def append(tx: _Tx) -> None:
+                await tx.cur.execute(*solo)
+
+            await self._write(append, solo)
+            return
+
         async def op(tx: _Tx) -> None:
             await _apply_commit(tx, commit)
 
@@ -543,6 +588,12 @@ class PostgresStore:
 
 
 # -- operations inside a transaction -----------------------------------------------------------
+
+
+def _appends_only(commit: Commit) -> bool:
+    return bool(commit.entries) and not (
+        commit.transition or commit.children or commit.signals or commit.consumed
+    )
 
 
 async def _apply_commit(tx: _Tx, commit: Commit) -> None:
