@@ -65,7 +65,9 @@ async def test_a_refused_commit_in_a_batch_does_not_roll_back_the_others(tmp_pat
         return_exceptions=True,
     )
     store._conn.set_trace_callback(None)
-    assert statements.count("BEGIN IMMEDIATE") == 1
+    # the optimistic transaction is rolled back, then the batch is replayed with savepoints
+    assert statements.count("BEGIN IMMEDIATE") == 2
+    assert statements.count("SAVEPOINT op") == len(claims)
     assert isinstance(results[0], LeaseLost)
     assert "was taken over by another worker" in str(results[0])
     assert isinstance(results[1], StoreError)
@@ -79,3 +81,17 @@ async def test_a_refused_commit_in_a_batch_does_not_roll_back_the_others(tmp_pat
         journal = await reopened.read_journal("acme", claim.run.run_id)
         assert [e.value for e in journal] == [claim.run.run_id]
     await reopened.close()
+
+
+async def test_a_batch_without_refusals_commits_once_without_savepoints(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "fluxio.db")
+    claims = await _claimed(store, 5)
+    statements = _traced(store)
+    await asyncio.gather(
+        *(store.commit(Commit(c.lease, (_outcome(1, "1", c.run.run_id),))) for c in claims)
+    )
+    store._conn.set_trace_callback(None)
+    assert statements.count("BEGIN IMMEDIATE") == 1
+    assert statements.count("COMMIT") == 1
+    assert not [s for s in statements if s.startswith("SAVEPOINT")]
+    await store.close()

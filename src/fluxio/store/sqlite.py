@@ -269,22 +269,38 @@ class SQLiteStore:
     def _apply(
         self, batch: list[tuple[Op, asyncio.Future[Any]]]
     ) -> list[tuple[asyncio.Future[Any], Any, Exception | None]]:
-        """One transaction for the whole batch; a failing op rolls back only its savepoint."""
+        """One transaction for the whole batch.
+
+        Refusals (a lost lease, a duplicate outcome) are rare, so the batch first runs without
+        savepoints; if an operation refuses, the transaction is rolled back and the batch is
+        replayed with a savepoint per operation, so only the refused one is undone.
+        """
         cur = self._conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            results = [(future, op(cur), None) for op, future in batch]
+        except (StoreError, UsageError, sqlite3.IntegrityError) as exc:
+            cur.execute("ROLLBACK")
+            if len(batch) == 1:
+                return [(batch[0][1], None, _refused(exc))]
+            return self._apply_guarded(cur, batch)
+        cur.execute("COMMIT")
+        return results  # type: ignore[return-value]
+
+    def _apply_guarded(
+        self, cur: sqlite3.Cursor, batch: list[tuple[Op, asyncio.Future[Any]]]
+    ) -> list[tuple[asyncio.Future[Any], Any, Exception | None]]:
+        """The batch again, each operation in its own savepoint."""
         results: list[tuple[asyncio.Future[Any], Any, Exception | None]] = []
         cur.execute("BEGIN IMMEDIATE")
-        if len(batch) == 1:
-            op, future = batch[0]
-            results.append((future, op(cur), None))
-        else:
-            for op, future in batch:
-                cur.execute("SAVEPOINT op")
-                try:
-                    results.append((future, op(cur), None))
-                except (StoreError, UsageError, sqlite3.IntegrityError) as exc:
-                    cur.execute("ROLLBACK TO op")
-                    results.append((future, None, _refused(exc)))
-                cur.execute("RELEASE op")
+        for op, future in batch:
+            cur.execute("SAVEPOINT op")
+            try:
+                results.append((future, op(cur), None))
+            except (StoreError, UsageError, sqlite3.IntegrityError) as exc:
+                cur.execute("ROLLBACK TO op")
+                results.append((future, None, _refused(exc)))
+            cur.execute("RELEASE op")
         cur.execute("COMMIT")
         return results
 
