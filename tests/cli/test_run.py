@@ -195,3 +195,28 @@ def test_cancel_a_waiting_run(fluxio: Fluxio, flows: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "cancelled" in result.output
     assert fluxio.status(run_id) == "cancelled"
+
+
+def test_yaml_workflows_can_call_the_built_in_tools(fluxio: Fluxio) -> None:
+    flow = fluxio.cwd / "cheap.yaml"
+    flow.write_text(
+        """
+name: cheap-items
+steps:
+  - id: pick
+    type: tool
+    tool: transform_data
+    inputs:
+      data: input
+      expression: {value: "items[?price < `10`].name"}
+outputs:
+  names: steps.pick.result
+""",
+        encoding="utf-8",
+    )
+    items = {"items": [{"name": "pen", "price": 2}, {"name": "lamp", "price": 40}]}
+    result = fluxio("run", str(flow), "--input", json.dumps(items))
+    assert result.exit_code == 0, result.output
+    shown = fluxio("runs", "show", run_id_in(result.output))
+    assert '"pen"' in shown.output
+    assert '"lamp"' not in shown.output.split("outputs", 1)[-1]

@@ -94,6 +94,7 @@ def load_definitions(paths: Sequence[Path], tool_paths: Sequence[Path] = ()) -> 
     for path, module in modules.items():
         _add_tools(defs.tools, module, path)
         defs.tool_files.append(path)
+    _add_builtin_tools(defs.tools)
     for path in files:
         if path.suffix == ".py":
             for name, workflow in _module_workflows(modules[path], path).items():
@@ -102,6 +103,17 @@ def load_definitions(paths: Sequence[Path], tool_paths: Sequence[Path] = ()) -> 
             workflow = load_workflow(path, tools=defs.tools)
             defs.add(workflow.name, workflow, path)
     return defs
+
+
+def _add_builtin_tools(registry: ToolRegistry) -> None:
+    """fluxio's built-in tools (files confined to the working directory, parsing, data), unless
+    a user tool already has the name. The HTTP tools need a live client: use them from Python.
+    """
+    from fluxio.tools.builtin import builtin_tools
+
+    for tool in builtin_tools(Path.cwd()):
+        if registry.get(tool.name) is None:
+            registry.register(tool)
 
 
 def _existing(path: Path, *, python_only: bool = False) -> Path:
