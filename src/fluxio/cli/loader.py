@@ -80,8 +80,12 @@ class Definitions:
         return names[0], self.workflows[names[0]]
 
 
-def load_definitions(paths: Sequence[Path], tool_paths: Sequence[Path] = ()) -> Definitions:
+def load_definitions(
+    paths: Sequence[Path], tool_paths: Sequence[Path] = (), *, builtins: bool = True
+) -> Definitions:
     """Load workflows from ``paths`` and tools from ``tool_paths`` and every ``.py`` in ``paths``.
+
+    With ``builtins``, workflows may also call fluxio's built-in tools (the user's win a name).
 
     Raises:
         UsageError: a file is missing or of an unknown kind.
@@ -94,7 +98,8 @@ def load_definitions(paths: Sequence[Path], tool_paths: Sequence[Path] = ()) -> 
     for path, module in modules.items():
         _add_tools(defs.tools, module, path)
         defs.tool_files.append(path)
-    _add_builtin_tools(defs.tools)
+    if builtins:
+        _add_builtin_tools(defs.tools)
     for path in files:
         if path.suffix == ".py":
             for name, workflow in _module_workflows(modules[path], path).items():

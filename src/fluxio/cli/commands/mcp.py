@@ -318,7 +318,7 @@ def _serve_tools(
     for source in [*sources, *(f for f in files if f.suffix != ".py")]:
         tools.extend(load_tools(source))
     if python_files:
-        tools.extend(load_definitions([], python_files).tools.list())
+        tools.extend(load_definitions([], python_files, builtins=False).tools.list())
     return tools
 
 
