@@ -27,6 +27,7 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._links: set[asyncio.Task[None]] = set()
         self._transports: set[asyncio.Transport] = set()
+        self.stalled = asyncio.Event()  # set: bytes stop flowing, connections stay open
 
     async def start(self) -> int:
         """Listen (on a free port the first time, the same port after an outage)."""
@@ -64,6 +65,14 @@ class TcpProxy:
                 await asyncio.wait_for(self._server.wait_closed(), 1)
             self._server = None
 
+    def stall(self, on: bool = True) -> None:
+        """Stop (or resume) forwarding without closing anything: a server that stopped
+        answering, as a network partition or a stuck middlebox looks to a client."""
+        if on:
+            self.stalled.set()
+        else:
+            self.stalled.clear()
+
     async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         try:
             server_r, server_w = await asyncio.open_connection(*self.target)
@@ -74,8 +83,8 @@ class TcpProxy:
         pair = [client_w.transport, server_w.transport]
         self._transports.update(pair)  # type: ignore[arg-type]
         links = [
-            asyncio.create_task(_pipe(client_r, server_w)),
-            asyncio.create_task(_pipe(server_r, client_w)),
+            asyncio.create_task(_pipe(client_r, server_w, self.stalled)),
+            asyncio.create_task(_pipe(server_r, client_w, self.stalled)),
         ]
         self._links.update(links)
         try:
@@ -89,8 +98,12 @@ class TcpProxy:
             self._links.difference_update(links)
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, stalled: asyncio.Event
+) -> None:
     with contextlib.suppress(ConnectionError, OSError):
         while data := await reader.read(65536):
+            while stalled.is_set():  # hold the bytes; nothing reaches the other side
+                await asyncio.sleep(0.05)
             writer.write(data)
             await writer.drain()

@@ -97,6 +97,10 @@ class PostgresStore:
         pool_size: connections this process may open.
         schema: a schema to use instead of the connection's default ``search_path``.
         connect_timeout: seconds to wait for a connection before failing.
+        command_timeout: seconds a write, claim or heartbeat may wait for the server before it
+            fails and its connection is dropped: a connection that stopped answering (a
+            partition, a stuck proxy) must not hold this worker's writes forever. A write that
+            timed out may or may not have committed; replay reads the journal either way.
     """
 
     def __init__(
@@ -106,8 +110,10 @@ class PostgresStore:
         pool_size: int = 8,
         schema: str | None = None,
         connect_timeout: float = 10.0,
+        command_timeout: float = 20.0,
     ) -> None:
         self.url = url
+        self._command_timeout = command_timeout
         self.schema = schema
         self._connect_timeout = connect_timeout
         self._kwargs: dict[str, Any] = {
@@ -239,7 +245,7 @@ class PostgresStore:
         for attempt in range(4):
             batch = [(op, future) for op, future in batch if not future.done()]
             try:
-                async with self._pool.connection() as conn:
+                async with asyncio.timeout(self._command_timeout), self._pool.connection() as conn:
                     if len(batch) > 1 and await self._together(conn, batch):
                         return
                     for op, future in batch:
@@ -258,7 +264,7 @@ class PostgresStore:
         """A batch of one single-statement write: one autocommit round trip."""
         for attempt in range(4):
             try:
-                async with self._pool.connection() as conn:
+                async with asyncio.timeout(self._command_timeout), self._pool.connection() as conn:
                     await conn.execute(*solo)
                 _settle(future, None)
                 return
@@ -287,7 +293,7 @@ class PostgresStore:
         """
         for attempt in range(4):
             try:
-                async with self._pool.connection() as conn:
+                async with asyncio.timeout(self._command_timeout), self._pool.connection() as conn:
                     (value,) = await self._transaction(conn, [op])
                     return value
             except _TRANSIENT as exc:
@@ -647,11 +653,16 @@ async def _capacity(tx: _Tx, now: float) -> Capacity:
 
 
 async def _rollback(conn: psycopg.AsyncConnection[Any]) -> None:
-    """End a failed transaction so the connection goes back to the pool clean."""
+    """End a failed transaction so the connection goes back to the pool clean.
+
+    Bounded: after a timeout the server may not answer at all, and a connection left
+    mid-transaction is discarded by the pool anyway.
+    """
     idle = psycopg.pq.TransactionStatus.IDLE
     if not conn.closed and conn.info.transaction_status != idle:
-        with contextlib.suppress(psycopg.Error):
-            await conn.execute("ROLLBACK")
+        with contextlib.suppress(psycopg.Error, TimeoutError):
+            async with asyncio.timeout(1.0):
+                await conn.execute("ROLLBACK")
 
 
 def _settle(future: asyncio.Future[Any], error: BaseException | None, value: Any = None) -> None:
@@ -673,6 +684,12 @@ def translate(exc: BaseException, url: str) -> Exception:
     """A database error as a ``StoreError`` that says what to do; others unchanged."""
     if isinstance(exc, StoreError | UsageError):
         return exc
+    if isinstance(exc, TimeoutError):
+        return StoreError(
+            f"PostgreSQL at {redact_url(url)} did not answer in time; the connection was dropped "
+            "and the write may or may not have committed (replay reads the journal). Workers "
+            "retry with backoff."
+        )
     if isinstance(exc, psycopg.OperationalError | OSError):
         return StoreError(
             f"lost the connection to PostgreSQL at {redact_url(url)} ({exc}); the write was not "
