@@ -8,7 +8,6 @@ exactly one matches the row.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,11 +15,11 @@ from fluxio.errors import StoreError, UsageError
 from fluxio.governance.approvals import sql
 from fluxio.governance.approvals.learning import ApprovalPattern
 from fluxio.governance.approvals.request import ApprovalRequest
-from fluxio.store.postgres import PostgresStore, redact_url
+from fluxio.store.pg_tables import PostgresTables
+from fluxio.store.postgres import redact_url
 
 try:
     import psycopg
-    from psycopg_pool import AsyncConnectionPool
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise UsageError(
         "the PostgreSQL approval store needs psycopg 3: pip install 'fluxio[postgres]'"
@@ -31,7 +30,7 @@ __all__ = ["PostgresApprovalStore"]
 _SCOPE = "SELECT set_config('fluxio.tenant', %s, true)"
 
 
-class PostgresApprovalStore:
+class PostgresApprovalStore(PostgresTables):
     """Approval requests and learned patterns in PostgreSQL.
 
     Args:
@@ -49,48 +48,13 @@ class PostgresApprovalStore:
         pool_size: int = 2,
         connect_timeout: float = 10.0,
     ) -> None:
-        self.url = url
-        self.schema = schema
-        self.connect_timeout = connect_timeout
-        kwargs: dict[str, Any] = {"autocommit": True}
-        if schema is not None:
-            kwargs["options"] = f"-c search_path={schema}"
-        self._pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        super().__init__(
             url,
-            min_size=1,
-            max_size=pool_size,
-            kwargs=kwargs,
-            timeout=connect_timeout,
-            open=False,
+            schema=schema,
+            pool_size=pool_size,
+            connect_timeout=connect_timeout,
             name="fluxio-approvals",
         )
-        self._opened = False
-        self._opening = asyncio.Lock()
-
-    @classmethod
-    async def connect(cls, url: str, **options: Any) -> PostgresApprovalStore:
-        """Open a store: migrate the schema (as ``PostgresStore`` does) and connect."""
-        store = cls(url, **options)
-        await store.open()
-        return store
-
-    async def open(self) -> None:
-        """Bring the schema up to date and open the pool (done on first use too)."""
-        async with self._opening:
-            if self._opened:
-                return
-            runs = await PostgresStore.connect(
-                self.url, schema=self.schema, pool_size=1, connect_timeout=self.connect_timeout
-            )
-            await runs.close()
-            try:
-                await self._pool.open(wait=True)
-            except Exception as exc:
-                await self._pool.close()
-                raise StoreError(
-                    f"cannot connect to PostgreSQL at {redact_url(self.url)}: {exc}"
-                ) from exc
-            self._opened = True
 
     async def _run(
         self, tenant_id: str, statement: str, params: Sequence[Any]
@@ -169,11 +133,6 @@ class PostgresApprovalStore:
         )
         count, _ = await self._run(pattern.tenant_id, statement, params)
         return count == 1
-
-    async def close(self) -> None:
-        """Close the connection pool."""
-        await self._pool.close()
-        self._opened = False
 
     async def __aenter__(self) -> PostgresApprovalStore:
         return self

@@ -8,8 +8,6 @@ machines never fork a chain: they queue on that row. Every transaction sets
 
 from __future__ import annotations
 
-import asyncio
-import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -37,11 +35,11 @@ from fluxio.governance.audit.sql import (
     postgres,
     where,
 )
-from fluxio.store.postgres import PostgresStore, redact_url
+from fluxio.store.pg_tables import PostgresTables
+from fluxio.store.postgres import redact_url
 
 try:
     import psycopg
-    from psycopg_pool import AsyncConnectionPool
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise UsageError(
         "the PostgreSQL audit log needs psycopg 3: pip install 'fluxio[postgres]'"
@@ -51,7 +49,6 @@ __all__ = ["PostgresAuditLog"]
 
 T = TypeVar("T")
 Cursor = psycopg.AsyncCursor[Any]
-_SCHEMA = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _INSERT_ENTRY = postgres(INSERT_ENTRY)
 _INSERT_CHECKPOINT = postgres(INSERT_CHECKPOINT)
 _GET_HEAD = postgres(GET_HEAD)
@@ -63,7 +60,7 @@ _GET_CHECKPOINT = postgres(GET_CHECKPOINT)
 _LIST_CHECKPOINTS = postgres(LIST_CHECKPOINTS)
 
 
-class PostgresAuditLog:
+class PostgresAuditLog(PostgresTables):
     """A durable audit log in PostgreSQL.
 
     Args:
@@ -89,53 +86,16 @@ class PostgresAuditLog:
         clock: Callable[[], float] = time.time,
         redact: Redact | None = None,
     ) -> None:
-        if schema is not None and not _SCHEMA.match(schema):
-            raise UsageError(f"schema {schema!r} must be a plain SQL identifier")
-        self.url = url
-        self.schema = schema
-        self.connect_timeout = connect_timeout
+        super().__init__(
+            url,
+            schema=schema,
+            pool_size=pool_size,
+            connect_timeout=connect_timeout,
+            name="fluxio-audit",
+        )
         self.sealer = Sealer(
             signing_key=signing_key, checkpoint_every=checkpoint_every, clock=clock, redact=redact
         )
-        kwargs: dict[str, Any] = {"autocommit": True}
-        if schema is not None:
-            kwargs["options"] = f"-c search_path={schema}"
-        self._pool = AsyncConnectionPool(
-            url,
-            min_size=1,
-            max_size=pool_size,
-            kwargs=kwargs,
-            timeout=connect_timeout,
-            open=False,
-            name="fluxio-audit",
-        )
-        self._opened = False
-        self._opening = asyncio.Lock()
-
-    @classmethod
-    async def connect(cls, url: str, **options: Any) -> PostgresAuditLog:
-        """Open a log: migrate the schema (as ``PostgresStore`` does) and connect."""
-        log = cls(url, **options)
-        await log.open()
-        return log
-
-    async def open(self) -> None:
-        """Bring the schema up to date and open the connection pool (done on first use too)."""
-        async with self._opening:
-            if self._opened:
-                return
-            store = await PostgresStore.connect(
-                self.url, schema=self.schema, pool_size=1, connect_timeout=self.connect_timeout
-            )
-            await store.close()
-            try:
-                await self._pool.open(wait=True)
-            except Exception as exc:
-                await self._pool.close()
-                raise StoreError(
-                    f"cannot connect to PostgreSQL at {redact_url(self.url)}: {exc}"
-                ) from exc
-            self._opened = True
 
     async def _tx(self, tenant_id: str, body: Callable[[Cursor], Awaitable[T]]) -> T:
         """Run ``body`` in one transaction scoped (by row-level security) to ``tenant_id``."""
@@ -225,11 +185,6 @@ class PostgresAuditLog:
             return await cur.fetchall()
 
         return await self._tx(tenant_id, body)
-
-    async def close(self) -> None:
-        """Close the connection pool."""
-        await self._pool.close()
-        self._opened = False
 
     async def __aenter__(self) -> PostgresAuditLog:
         return self

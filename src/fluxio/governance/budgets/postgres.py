@@ -11,7 +11,6 @@ id alone run in the system scope ``*``.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -29,12 +28,12 @@ from fluxio.governance.budgets.ledger import (
 )
 from fluxio.governance.budgets.model import Scope
 from fluxio.governance.budgets.sql import GroupBy, postgres
-from fluxio.store.postgres import PostgresStore, redact_url
+from fluxio.store.pg_tables import PostgresTables
+from fluxio.store.postgres import redact_url
 
 try:
     import psycopg
     from psycopg import errors as pg_errors
-    from psycopg_pool import AsyncConnectionPool
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise UsageError(
         "the PostgreSQL budget ledger needs psycopg 3: pip install 'fluxio[postgres]'"
@@ -44,7 +43,6 @@ __all__ = ["PostgresLedger"]
 
 T = TypeVar("T")
 SYSTEM_SCOPE = "*"
-_SCHEMA = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _SCOPE = "SELECT set_config('fluxio.tenant', %s, true)"
 _LOCK_ID = "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))"
 _TRANSIENT = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
@@ -62,7 +60,7 @@ class _Cursor:
         return await self._cur.fetchall() if self._cur.description else []
 
 
-class PostgresLedger:
+class PostgresLedger(PostgresTables):
     """A durable ledger in PostgreSQL, shared by every worker on every machine.
 
     Args:
@@ -82,51 +80,14 @@ class PostgresLedger:
         connect_timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if schema is not None and not _SCHEMA.match(schema):
-            raise UsageError(f"schema {schema!r} must be a plain SQL identifier")
-        self.url = url
-        self.schema = schema
-        self.connect_timeout = connect_timeout
-        self.clock = clock
-        kwargs: dict[str, Any] = {"autocommit": True}
-        if schema is not None:
-            kwargs["options"] = f"-c search_path={schema}"
-        self._pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        super().__init__(
             url,
-            min_size=1,
-            max_size=pool_size,
-            kwargs=kwargs,
-            timeout=connect_timeout,
-            open=False,
+            schema=schema,
+            pool_size=pool_size,
+            connect_timeout=connect_timeout,
             name="fluxio-budgets",
         )
-        self._opened = False
-        self._opening = asyncio.Lock()
-
-    @classmethod
-    async def connect(cls, url: str, **options: Any) -> PostgresLedger:
-        """Open a ledger: migrate the schema (as ``PostgresStore`` does) and connect."""
-        ledger = cls(url, **options)
-        await ledger.open()
-        return ledger
-
-    async def open(self) -> None:
-        """Bring the schema up to date and open the pool (done on first use too)."""
-        async with self._opening:
-            if self._opened:
-                return
-            store = await PostgresStore.connect(
-                self.url, schema=self.schema, pool_size=1, connect_timeout=self.connect_timeout
-            )
-            await store.close()
-            try:
-                await self._pool.open(wait=True)
-            except Exception as exc:
-                await self._pool.close()
-                raise StoreError(
-                    f"cannot connect to PostgreSQL at {redact_url(self.url)}: {exc}"
-                ) from exc
-            self._opened = True
+        self.clock = clock
 
     async def _tx(self, tenant: str, body: Callable[[_Cursor], Awaitable[T]]) -> T:
         """Run ``body`` in one transaction in ``tenant``'s scope, retrying deadlocks."""
