@@ -146,9 +146,14 @@ class Governance:
         if step.options.metadata.get("kind") == GOVERNANCE_KIND:
             return step
         who = self._identity(step)
-        action = action_from_step(step, actor=who.actor, agent=who.agent)
         estimate = self._estimate(step)
-        verdict = await self._verdict(ctx, action, estimate, approved=False)
+        key = self.judge.verdict_key(step, who.actor, who.agent)
+        verdict = self.judge.remembered(key, step) if key is not None else None
+        if verdict is None:
+            action = action_from_step(step, actor=who.actor, agent=who.agent)
+            verdict = await self._verdict(ctx, action, estimate, approved=False)
+            if key is not None:
+                self.judge.remember(key, step, verdict)
         if verdict.outcome == "deny":
             await self._deny(step, who, verdict)
         step = _with_arguments(step, verdict.arguments)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from fluxio.engine.interceptors import ExecuteStepInput
 from fluxio.errors import PolicyDenied
 from fluxio.governance.audit import Actor as AuditActor
 from fluxio.governance.audit import AuditEvent, AuditLog, AuditResult, SQLiteAuditLog, digest
-from fluxio.governance.audit.entry import Reversibility
+from fluxio.governance.audit.entry import ActorType, Reversibility
 from fluxio.governance.policies import Actor
 from fluxio.store.base import Store
 from fluxio.store.sqlite import SQLiteStore
@@ -116,8 +117,13 @@ def _shared(log: AuditLog | None, store: Store | None) -> SQLiteStore | None:
 def audit_actor(actor: Actor, step: ExecuteStepInput) -> AuditActor:
     """The audit actor of a policy actor (a workflow acting for itself is a ``workflow``)."""
     if actor.type == "system" and actor.id == step.workflow:
-        return AuditActor(actor.id, "workflow")
-    return AuditActor(actor.id, actor.type)
+        return _audit_actor(actor.id, "workflow")
+    return _audit_actor(actor.id, actor.type)
+
+
+@functools.lru_cache(maxsize=1024)
+def _audit_actor(id: str, type: ActorType) -> AuditActor:
+    return AuditActor(id, type)
 
 
 def target(step: ExecuteStepInput) -> str:

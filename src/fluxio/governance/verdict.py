@@ -18,10 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from fluxio.engine.interceptors import ExecuteStepInput
 from fluxio.governance.approvals import Checkpoints
-from fluxio.governance.autonomy import AutonomyOutcome, AutonomySettings
+from fluxio.governance.autonomy import AutonomyDecision, AutonomyOutcome, AutonomySettings
 from fluxio.governance.budgets.gate import CostEstimate
-from fluxio.governance.policies import Action, PolicyEngine
+from fluxio.governance.policies import Action, Actor, AgentRef, PolicyEngine
 from fluxio.governance.policies.context import tool_facts
 
 __all__ = ["Judge", "Verdict"]
@@ -105,7 +106,14 @@ class Verdict:
 
 
 class Judge:
-    """Combines policies, the autonomy ladder and checkpoint triggers into a ``Verdict``."""
+    """Combines policies, the autonomy ladder and checkpoint triggers into a ``Verdict``.
+
+    Verdicts that can only depend on who acts, what is called and with which arguments are
+    remembered (``remembered``/``remember``): when no policy that applies to the action reads
+    the run, the budget or the time, counts a limit, rewrites arguments or has effective
+    dates, and no checkpoint or ``pre_approved`` condition is set, the same step judged again
+    gets the same clean ``allow`` without evaluating anything.
+    """
 
     def __init__(
         self,
@@ -117,6 +125,71 @@ class Judge:
         self.autonomy = autonomy
         self.checkpoints = checkpoints
         self._limited: dict[tuple[str, str], bool] = {}
+        self._ladders: dict[tuple[Any, ...], AutonomyDecision] = {}
+        self._static: dict[tuple[str, str], tuple[bool, bool, bool]] = {}
+        self._verdicts: dict[tuple[Any, ...], tuple[Any, Verdict]] = {}
+
+    # -- remembered verdicts ---------------------------------------------------------------
+
+    def verdict_key(
+        self, step: ExecuteStepInput, actor: Actor, agent: AgentRef | None
+    ) -> tuple[Any, ...] | None:
+        """The key under which ``step``'s verdict may be remembered, or ``None``."""
+        meta = step.options.metadata
+        raw = meta.get("kind")
+        kind = raw if raw in ("tool", "model") else "step"
+        name = str(meta.get(kind, step.name)) if kind != "step" else step.name
+        static = self._static.get((kind, name))
+        if static is None:
+            static = self._static[(kind, name)] = self._staticity(kind, name)
+        cacheable, reads_arguments, reads_tool = static
+        if not cacheable:
+            return None
+        arguments: Any = None
+        if reads_arguments:
+            try:
+                arguments = _frozen((step.args, step.kwargs))
+                hash(arguments)
+            except TypeError:
+                return None
+        contract = id(meta.get("tool_contract")) if reads_tool or kind == "tool" else None
+        return (
+            kind, name, step.tenant_id, step.workflow, actor, agent,
+            step.options.side_effects, contract, arguments,
+        )  # fmt: skip
+
+    def remembered(self, key: tuple[Any, ...], step: ExecuteStepInput) -> Verdict | None:
+        """The verdict remembered under ``key`` (for the same tool contract object)."""
+        found = self._verdicts.get(key)
+        if found is None or found[0] is not step.options.metadata.get("tool_contract"):
+            return None
+        return found[1]
+
+    def remember(self, key: tuple[Any, ...], step: ExecuteStepInput, verdict: Verdict) -> None:
+        """Remember a clean ``allow`` (nothing violated, nothing rewritten)."""
+        if not verdict.plain or verdict.arguments is not None:
+            return
+        if len(self._verdicts) >= 10_000:
+            self._verdicts.clear()
+        self._verdicts[key] = (step.options.metadata.get("tool_contract"), verdict)
+
+    def _staticity(self, kind: str, name: str) -> tuple[bool, bool, bool]:
+        """(remembering is safe, the policies read ``arguments``, they read ``tool``)."""
+        if self.checkpoints.active or (self.autonomy is not None and self.autonomy.pre_approved):
+            return False, False, False
+        if self.policies is None:
+            return True, False, False
+        probe = Action(kind=kind, name=name)  # type: ignore[arg-type]
+        names: set[str] = set()
+        for policy in self.policies.policies.candidates(probe):
+            if policy.starts is not None or policy.ends is not None:
+                return False, False, False
+            if any(rule.rule.type in ("limit", "transform") for rule in policy.rules):
+                return False, False, False
+            names |= policy.names
+        if names - _STATIC_VARIABLES:
+            return False, False, False
+        return True, "arguments" in names, "tool" in names
 
     def counts_limits(self, action: Action) -> bool:
         """Whether judging ``action`` may count a ``limit`` rule (then journal the verdict)."""
@@ -162,7 +235,7 @@ class Judge:
     def _ladder(self, action: Action, parts: _Parts) -> None:
         if self.autonomy is None:
             return
-        ladder = self.autonomy.decide(action)
+        ladder = self._ladder_for(action)
         parts.autonomy = int(ladder.level)
         said = f"autonomy level {int(ladder.level)} ({ladder.source}): {ladder.reason}"
         if ladder.outcome is AutonomyOutcome.REFUSE:
@@ -176,6 +249,24 @@ class Judge:
             parts.required.append("autonomy")
             parts.reasons.append(said)
 
+    def _ladder_for(self, action: Action) -> AutonomyDecision:
+        """The ladder's decision; remembered per kind of action when no ``pre_approved``
+        condition (which reads the whole context) can change it."""
+        assert self.autonomy is not None
+        if self.autonomy.pre_approved:
+            return self.autonomy.decide(action)
+        agent = action.agent
+        key = (
+            action.tenant, action.kind, action.name, action.changes_world,
+            (agent.id, agent.name, agent.autonomy) if agent is not None else None,
+        )  # fmt: skip
+        known = self._ladders.get(key)
+        if known is None:
+            known = self.autonomy.decide(action)
+            if len(self._ladders) < 10_000:
+                self._ladders[key] = known
+        return known
+
     def _triggers(self, action: Action, estimate: CostEstimate | None, parts: _Parts) -> None:
         if not self.checkpoints.active or parts.outcome != "allow":
             return
@@ -185,6 +276,22 @@ class Judge:
         if hits:
             parts.required += hits
             parts.reasons.append(f"checkpoint: {', '.join(h.split(':', 1)[1] for h in hits)}")
+
+
+_STATIC_VARIABLES = frozenset({"actor", "tenant", "agent", "tool", "arguments", "action"})
+"""The context variables a remembered verdict may depend on (all are in its key)."""
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for ``value`` that tells ``1``, ``1.0`` and ``True`` apart."""
+    kind = type(value)
+    if kind is dict:
+        return (dict, tuple((k, _frozen(v)) for k, v in value.items()))
+    if kind is list or kind is tuple:
+        return (kind, tuple(_frozen(v) for v in value))
+    if kind in (str, int, float, bool) or value is None:
+        return (kind, value)
+    raise TypeError(f"not frozen: {kind.__name__}")
 
 
 @dataclass

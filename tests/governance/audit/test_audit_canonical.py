@@ -17,6 +17,7 @@ from fluxio.errors import UsageError
 from fluxio.governance.audit import Actor, AuditEntry, AuditEvent, Head, canonical_json, digest
 from fluxio.governance.audit.canonical import _render
 from fluxio.governance.audit.chain import entry_hash, seal
+from fluxio.governance.audit.entry import hashed_json, hashed_record
 
 
 @pytest.mark.parametrize(
@@ -174,3 +175,41 @@ def test_subclasses_and_astral_keys_take_the_careful_path() -> None:
     assert canonical_json({"level": Level.HIGH}) == '{"level":3}'
     assert canonical_json({"\U0001f600": 1, "\ufb01": 2}) == '{"😀":1,"ﬁ":2}'
     assert canonical_json([1e-7, 2.0]) == "[1e-7,2]"
+
+
+_texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+_numbers = st.one_of(
+    st.integers(min_value=0, max_value=2**60),
+    st.floats(min_value=0, max_value=1e30, allow_nan=False, allow_infinity=False),
+)
+
+
+@given(
+    tenant=_texts.filter(bool),
+    actor=_texts.filter(bool),
+    target=_texts,
+    step_key=st.none() | _texts,
+    duration=st.none() | _numbers,
+    timestamp=_numbers,
+    policies=st.lists(_texts, max_size=4),
+    seq=st.integers(min_value=1, max_value=2**62),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_fast_hashed_json_is_the_canonical_json_of_the_hashed_fields(
+    tenant: str,
+    actor: str,
+    target: str,
+    step_key: str | None,
+    duration: float | None,
+    timestamp: float,
+    policies: list[str],
+    seq: int,
+) -> None:
+    """Sealing writes the hashed fields out directly; it must match the generic renderer."""
+    event = AuditEvent(
+        tenant, Actor(actor, "user"), "tool.called", target=target, step_key=step_key,
+        duration_ms=duration, policies_evaluated=tuple(policies), approval_id="apr_1",
+    )  # fmt: skip
+    fast = hashed_json(event, seq, timestamp, digest(1), "f" * 64)
+    assert fast == canonical_json(hashed_record(event, seq, timestamp, digest(1), "f" * 64))
+    assert json.loads(fast)["seq"] == seq

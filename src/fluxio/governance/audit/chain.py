@@ -20,8 +20,8 @@ from typing import Literal
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from fluxio.errors import UsageError
-from fluxio.governance.audit.canonical import canonical_bytes, digest
-from fluxio.governance.audit.entry import AuditEntry, AuditEvent
+from fluxio.governance.audit.canonical import digest
+from fluxio.governance.audit.entry import AuditEntry, AuditEvent, hashed_json
 from fluxio.governance.audit.signing import Checkpoint, fingerprint, signature_valid
 
 __all__ = ["GENESIS", "Head", "Problem", "VerifyReport", "entry_hash", "seal", "verify"]
@@ -88,15 +88,20 @@ class _Finding:
 
 def entry_hash(entry: AuditEntry) -> str:
     """The hash an entry must carry: SHA-256 of the canonical JSON of its hashed fields."""
-    return hashlib.sha256(canonical_bytes(entry.hashed_fields())).hexdigest()
+    json = hashed_json(entry, entry.seq, entry.timestamp, entry.payload_digest, entry.prev_hash)
+    return hashlib.sha256(json.encode("utf-8")).hexdigest()
 
 
 def seal(event: AuditEvent, head: Head, now: float) -> AuditEntry:
     """Turn an event into the entry after ``head``: seq, time, payload digest and hashes."""
-    entry = AuditEntry(
+    seq = head.seq + 1
+    timestamp = event.timestamp if event.timestamp is not None else now
+    payload_digest = _payload_digest(event)
+    json = hashed_json(event, seq, timestamp, payload_digest, head.hash)
+    return AuditEntry(
         tenant_id=event.tenant_id,
-        seq=head.seq + 1,
-        timestamp=event.timestamp if event.timestamp is not None else now,
+        seq=seq,
+        timestamp=timestamp,
         actor=event.actor,
         action=event.action,
         target=event.target,
@@ -111,12 +116,11 @@ def seal(event: AuditEvent, head: Head, now: float) -> AuditEntry:
         policies_violated=event.policies_violated,
         approval_id=event.approval_id,
         reversibility=event.reversibility,
-        payload_digest=_payload_digest(event),
+        payload_digest=payload_digest,
         prev_hash=head.hash,
-        hash="",
+        hash=hashlib.sha256(json.encode("utf-8")).hexdigest(),
         payload=event.payload,
     )
-    return replace(entry, hash=entry_hash(entry))
 
 
 def _payload_digest(event: AuditEvent) -> str | None:

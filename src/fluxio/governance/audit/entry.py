@@ -7,12 +7,17 @@ previous entry's hash and the entry's own hash, and returns the ``AuditEntry``.
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from fluxio.errors import UsageError
+from fluxio.governance.audit.canonical import canonical_json
+
+_encode_string: Callable[[str], str] = json.encoder.encode_basestring  # C; no \u escapes
 
 __all__ = [
     "ACTIONS",
@@ -118,25 +123,28 @@ class AuditEvent:
             raise UsageError("an audit event needs a non-empty tenant_id")
         if not isinstance(self.actor, Actor):
             raise UsageError(f"actor must be an Actor, not {type(self.actor).__name__}")
-        if not isinstance(self.action, str) or not _ACTION.match(self.action):
+        if self.action not in _KNOWN_ACTIONS and not (
+            isinstance(self.action, str) and _ACTION.match(self.action)
+        ):
             raise UsageError(
                 f"audit action {self.action!r} must be a lower-case dotted name such as "
                 "'tool.called' or 'billing.refund'"
             )
-        if self.result not in get_args(AuditResult):
+        if self.result not in _RESULTS:
             raise UsageError(
                 f"audit result {self.result!r} is not one of {', '.join(get_args(AuditResult))}"
             )
-        if self.reversibility is not None and self.reversibility not in get_args(Reversibility):
+        if self.reversibility is not None and self.reversibility not in _REVERSIBILITY:
             raise UsageError(
                 f"reversibility {self.reversibility!r} is not one of "
                 f"{', '.join(get_args(Reversibility))} (or None)"
             )
         self._check_digests()
-        self._check_numbers()
+        if self.duration_ms is not None or self.timestamp is not None:
+            self._check_numbers()
         for name in ("policies_evaluated", "policies_violated"):
             ids = getattr(self, name)
-            if not isinstance(ids, tuple) or not all(isinstance(i, str) for i in ids):
+            if not isinstance(ids, tuple) or not all(type(i) is str for i in ids):
                 raise UsageError(f"{name} must be a tuple of policy id strings, got {ids!r}")
 
     def _check_digests(self) -> None:
@@ -155,6 +163,11 @@ class AuditEvent:
             bad = isinstance(value, bool) or not isinstance(value, int | float)
             if bad or not math.isfinite(value) or value < 0:
                 raise UsageError(f"{name} must be a finite, non-negative number, got {value!r}")
+
+
+_KNOWN_ACTIONS = frozenset(ACTIONS)
+_RESULTS = frozenset(get_args(AuditResult))
+_REVERSIBILITY = frozenset(get_args(Reversibility))
 
 
 # The fields the hash covers, in the order they are shown. ``payload`` and ``hash`` are not
@@ -220,11 +233,7 @@ class AuditEntry:
 
     def hashed_fields(self) -> dict[str, Any]:
         """The fields the hash covers, as JSON values."""
-        fields = {name: getattr(self, name) for name in HASHED_FIELDS}
-        fields["actor"] = {"id": self.actor.id, "type": self.actor.type}
-        fields["policies_evaluated"] = list(self.policies_evaluated)
-        fields["policies_violated"] = list(self.policies_violated)
-        return fields
+        return hashed_record(self, self.seq, self.timestamp, self.payload_digest, self.prev_hash)
 
     def to_dict(self) -> dict[str, Any]:
         """The whole entry as JSON values (the form a bundle stores)."""
@@ -249,6 +258,121 @@ class AuditEntry:
             if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
                 raise ValueError(f"field {name!r} has the wrong type ({type(value).__name__})")
         return cls(**{**data, "actor": _actor(data["actor"]), **_policies(data)})
+
+
+def hashed_record(
+    source: AuditEvent | AuditEntry,
+    seq: int,
+    timestamp: float,
+    payload_digest: str | None,
+    prev_hash: str,
+) -> dict[str, Any]:
+    """The ``HASHED_FIELDS`` as JSON values: the event's fields plus its place in the chain.
+
+    ``source`` is the event being sealed or the entry it became (they share these fields).
+    """
+    actor = source.actor
+    return {
+        "tenant_id": source.tenant_id,
+        "seq": seq,
+        "timestamp": timestamp,
+        "actor": {"id": actor.id, "type": actor.type},
+        "action": source.action,
+        "target": source.target,
+        "result": source.result,
+        "run_id": source.run_id,
+        "step_key": source.step_key,
+        "inputs_digest": source.inputs_digest,
+        "outputs_digest": source.outputs_digest,
+        "duration_ms": source.duration_ms,
+        "error": source.error,
+        "policies_evaluated": list(source.policies_evaluated),
+        "policies_violated": list(source.policies_violated),
+        "approval_id": source.approval_id,
+        "reversibility": source.reversibility,
+        "payload_digest": payload_digest,
+        "prev_hash": prev_hash,
+    }
+
+
+def hashed_json(
+    source: AuditEvent | AuditEntry,
+    seq: int,
+    timestamp: float,
+    payload_digest: str | None,
+    prev_hash: str,
+) -> str:
+    """``canonical_json(hashed_record(...))``, written out directly (the hot path of sealing
+    and verifying: no intermediate dict, no generic walk)."""
+    try:
+        values = (
+            _text(source.action),
+            _text(source.actor.id),
+            _text(source.actor.type),
+            _optional(source.approval_id),
+            "null" if source.duration_ms is None else _num(source.duration_ms),
+            _optional(source.error),
+            _optional(source.inputs_digest),
+            _optional(source.outputs_digest),
+            _optional(payload_digest),
+            _texts(source.policies_evaluated),
+            _texts(source.policies_violated),
+            _text(prev_hash),
+            _text(source.result),
+            _optional(source.reversibility),
+            _optional(source.run_id),
+            _int(seq),
+            _optional(source.step_key),
+            _text(source.target),
+            _text(source.tenant_id),
+            _num(timestamp),
+        )
+    except (TypeError, ValueError):  # an odd value: the generic renderer explains or copes
+        return canonical_json(hashed_record(source, seq, timestamp, payload_digest, prev_hash))
+    return _HASHED_TEMPLATE % values
+
+
+_HASHED_TEMPLATE = (
+    '{"action":%s,"actor":{"id":%s,"type":%s},"approval_id":%s,"duration_ms":%s,"error":%s,'
+    '"inputs_digest":%s,"outputs_digest":%s,"payload_digest":%s,"policies_evaluated":%s,'
+    '"policies_violated":%s,"prev_hash":%s,"result":%s,"reversibility":%s,"run_id":%s,'
+    '"seq":%s,"step_key":%s,"target":%s,"tenant_id":%s,"timestamp":%s}'
+)
+
+
+def _text(value: Any) -> str:
+    if type(value) is not str:
+        raise TypeError
+    return _encode_string(value)
+
+
+def _optional(value: Any) -> str:
+    return "null" if value is None else _text(value)
+
+
+def _texts(values: Any) -> str:
+    return "[" + ",".join(map(_text, values)) + "]"
+
+
+def _int(value: Any) -> str:
+    if type(value) is not int:
+        raise TypeError
+    return str(value)
+
+
+def _num(value: Any) -> str:
+    """An int, or a float the way RFC 8785 renders it (others go the careful way)."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is not float or not math.isfinite(value):
+        raise TypeError
+    if value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    text = repr(value)
+    if "e" in text or value.is_integer():
+        raise ValueError
+    return text
 
 
 _OPT_STR = (str, type(None))

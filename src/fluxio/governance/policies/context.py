@@ -144,22 +144,43 @@ class Action:
         return bool(getattr(self.tool, "side_effects", False))
 
 
-def build_context(action: Action, now: dt.datetime) -> dict[str, Any]:
-    """The CEL variables for ``action`` at ``now`` (see the module table)."""
-    moment = action.now or now
-    return {
-        "actor": {"id": action.actor.id, "type": action.actor.type, "roles": action.actor.roles},
-        "tenant": action.tenant,
-        "agent": _agent(action.agent),
-        "tool": tool_facts(action.tool, action.name if action.kind == "tool" else ""),
-        "arguments": action.arguments
-        if isinstance(action.arguments, dict)
-        else dict(action.arguments),
-        "run": {"id": action.run_id, "workflow": action.workflow, "step": action.step},
-        "budget": _budget(action.budget),
-        "time": _time(moment.astimezone(dt.UTC)),
-        "action": {"kind": action.kind, "name": action.name, "side_effects": action.changes_world},
-    }
+def build_context(
+    action: Action, now: dt.datetime | float, only: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """The CEL variables for ``action`` at ``now`` (see the module table).
+
+    Args:
+        action: the action.
+        now: the time (a datetime, or seconds since the epoch); ``action.now`` wins.
+        only: build just these variables (the ones the conditions at hand read).
+    """
+    builders = _BUILDERS if only is None else [b for b in _BUILDERS if b[0] in only]
+    return {name: build(action, now) for name, build in builders}
+
+
+def _moment(action: Action, now: dt.datetime | float) -> dt.datetime:
+    if action.now is not None:
+        return action.now.astimezone(dt.UTC)
+    if isinstance(now, dt.datetime):
+        return now.astimezone(dt.UTC)
+    return dt.datetime.fromtimestamp(now, dt.UTC)
+
+
+def _arguments(action: Action) -> dict[str, Any]:
+    return action.arguments if isinstance(action.arguments, dict) else dict(action.arguments)
+
+
+_BUILDERS: list[tuple[str, Any]] = [
+    ("actor", lambda a, _: {"id": a.actor.id, "type": a.actor.type, "roles": a.actor.roles}),
+    ("tenant", lambda a, _: a.tenant),
+    ("agent", lambda a, _: _agent(a.agent)),
+    ("tool", lambda a, _: tool_facts(a.tool, a.name if a.kind == "tool" else "")),
+    ("arguments", lambda a, _: _arguments(a)),
+    ("run", lambda a, _: {"id": a.run_id, "workflow": a.workflow, "step": a.step}),
+    ("budget", lambda a, _: _budget(a.budget)),
+    ("time", lambda a, now: _time(_moment(a, now))),
+    ("action", lambda a, _: {"kind": a.kind, "name": a.name, "side_effects": a.changes_world}),
+]
 
 
 def tool_facts(contract: Any, name: str = "") -> dict[str, Any]:

@@ -126,11 +126,16 @@ class Decision:
     policies_evaluated: tuple[str, ...]
     policies_violated: tuple[str, ...]
     violations: tuple[Violation, ...]
-    checks: tuple[Explanation, ...]
     reason: str
+    _checks: Callable[[], tuple[Explanation, ...]] = field(default=tuple, repr=False, compare=False)
     _explain: Callable[[], tuple[Explanation, ...]] | None = field(
         default=None, repr=False, compare=False
     )
+
+    @functools.cached_property
+    def checks(self) -> tuple[Explanation, ...]:
+        """One explanation per rule of every evaluated policy (made when first read)."""
+        return self._checks()
 
     @property
     def allowed(self) -> bool:

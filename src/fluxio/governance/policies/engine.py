@@ -17,12 +17,9 @@ counts as violated and the explanation carries the error. Guard optional fields 
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from typing import Any
 
 from fluxio.errors import UsageError
@@ -44,7 +41,7 @@ from fluxio.governance.policies.transforms import Redactor, RedactorFactory, app
 __all__ = ["PolicyEngine"]
 
 _log = logging.getLogger("fluxio.policies")
-_Check = tuple[int, int, Explanation]
+_Check = tuple[int, int, tuple[Any, ...]]  # policy index, rule position, Explanation fields
 SCOPE_RULE = "(scope)"
 """The rule id of a violation raised by a scope condition that could not be evaluated."""
 
@@ -71,6 +68,7 @@ class PolicyEngine:
         self.counter: LimitCounter = counter or MemoryLimitCounter()
         self._clock = clock
         self._redactors: dict[tuple[str, ...], Redactor] = {}
+        self._read: dict[int, tuple[tuple[CompiledPolicy, ...], frozenset[str]]] = {}
         if redactor_for is not None:
             for policy in self.policies:
                 for rule in policy.rules:
@@ -90,13 +88,23 @@ class PolicyEngine:
             approved: a person already approved this action; ``escalate`` violations no
                 longer hold it, and its limits are counted now.
         """
-        moment = action.now or dt.datetime.fromtimestamp(self._clock(), dt.UTC)
-        context = build_context(action, moment)
-        run = _Evaluation(self, action, context, moment.timestamp(), approved)
-        for policy in self.policies.candidates(action):
+        now = action.now.timestamp() if action.now is not None else self._clock()
+        candidates = self.policies.candidates(action)
+        context = build_context(action, now, self._variables(candidates))
+        run = _Evaluation(self, action, context, now, approved)
+        for policy in candidates:
             run.visit(policy)
         await run.count_limits()
         return run.decision()
+
+    def _variables(self, candidates: tuple[CompiledPolicy, ...]) -> frozenset[str]:
+        """The context variables ``candidates`` read (and ``arguments``, which transforms
+        rewrite); the context is built with only these."""
+        known = self._read.get(id(candidates))
+        if known is None or known[0] is not candidates:
+            names = frozenset({"arguments"}).union(*(p.names for p in candidates))
+            known = self._read[id(candidates)] = (candidates, names)
+        return known[1]
 
 
 class _Evaluation:
@@ -124,7 +132,9 @@ class _Evaluation:
     # -- scope -----------------------------------------------------------------------
 
     def visit(self, policy: CompiledPolicy) -> None:
-        reason = policy.inactive(self.now) or policy.out_of_scope(self.action)
+        reason = policy.inactive(self.now)
+        if reason is None and not policy.everywhere:
+            reason = policy.out_of_scope(self.action)
         if reason is None:
             reason = self._scope_conditions(policy)
         if reason is not None:
@@ -232,9 +242,9 @@ class _Evaluation:
         if counted and combine(self.effects) not in ("allow", "transform"):
             for key, start, check in counted:
                 await self.engine.counter.release(self.action.tenant, key, start)
-                index, position, explanation = self.checks[check]
-                reason = f"{explanation.reason}; given back: the action does not run"
-                self.checks[check] = (index, position, replace(explanation, reason=reason))
+                index, position, fields = self.checks[check]
+                reason = f"{fields[-1]}; given back: the action does not run"
+                self.checks[check] = (index, position, (*fields[:-1], reason))
 
     async def _limit(
         self,
@@ -299,25 +309,27 @@ class _Evaluation:
         effect: Effect,
         reason: str,
     ) -> None:
-        explanation = Explanation(
-            policy.id, _rule_id(policy, position), matched, verdict, effect, reason
-        )
-        self.checks.append((policy.index, position, explanation))
+        fields = (policy.id, _rule_id(policy, position), matched, verdict, effect, reason)
+        self.checks.append((policy.index, position, fields))
 
     def decision(self) -> Decision:
         outcome = combine(self.effects)
         violated = tuple(dict.fromkeys(v.policy_id for v in self.violations))
-        checks = tuple(e for _, _, e in sorted(self.checks, key=lambda c: (c[0], c[1])))
         return Decision(
             outcome=outcome,
             arguments=None if outcome == "deny" else self.arguments,
             policies_evaluated=tuple(self.evaluated),
             policies_violated=violated,
             violations=tuple(self.violations),
-            checks=checks,
             reason=self._summary(outcome),
-            _explain=functools.partial(self._all_explanations, checks),
+            _checks=self._checks,
+            _explain=self._all_explanations,
         )
+
+    def _checks(self) -> tuple[Explanation, ...]:
+        """The rule checks in policy order, as explanations (made only when asked for)."""
+        ordered = sorted(self.checks, key=_order) if self.limits else self.checks
+        return tuple(Explanation(*fields) for _, _, fields in ordered)
 
     def _summary(self, outcome: str) -> str:
         first = next((v for v in self.violations if v.effect == outcome), None)
@@ -333,10 +345,10 @@ class _Evaluation:
             return f"{text}, none violated"
         return f"{text}, {len(self.violations)} violation(s) recorded without blocking"
 
-    def _all_explanations(self, checks: tuple[Explanation, ...]) -> tuple[Explanation, ...]:
+    def _all_explanations(self) -> tuple[Explanation, ...]:
         """Every policy in file order: its rule checks, or why it did not apply."""
         by_policy: dict[str, list[Explanation]] = {}
-        for explanation in checks:
+        for explanation in self._checks():
             by_policy.setdefault(explanation.policy_id, []).append(explanation)
         result: list[Explanation] = []
         for policy in self.engine.policies.compiled:
@@ -355,6 +367,10 @@ class _Evaluation:
             or policy.out_of_scope(self.action)
             or "not in scope"
         )
+
+
+def _order(check: _Check) -> tuple[int, int]:
+    return check[0], check[1]
 
 
 def _rule_id(policy: CompiledPolicy, position: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -60,7 +61,7 @@ class CompiledRule:
     period: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CompiledPolicy:
     """A policy ready to evaluate: scope matchers, compiled conditions, effective window."""
 
@@ -100,6 +101,20 @@ class CompiledPolicy:
     def id(self) -> str:
         """The policy id."""
         return self.policy.id
+
+    @functools.cached_property
+    def everywhere(self) -> bool:
+        """Whether its scope admits every action (only its conditions may narrow it)."""
+        matchers = (self.agents, self.tools, self.workflows, self.users, self.roles)
+        return self.kinds is None and all(m.any for m in matchers)
+
+    @functools.cached_property
+    def names(self) -> frozenset[str]:
+        """The context variables its conditions read (the rest need not be built)."""
+        conditions = [*self.conditions]
+        for rule in self.rules:
+            conditions += [c for c in (rule.when, rule.condition) if c is not None]
+        return frozenset().union(*(c.names for c in conditions))
 
     def inactive(self, now: float) -> str | None:
         """Why the policy is not in force at ``now``, or ``None`` if it is."""
