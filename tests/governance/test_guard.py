@@ -365,11 +365,13 @@ def test_the_governed_step_benchmark_still_runs_and_reports_every_case() -> None
         capture_output=True, text=True, timeout=100, check=True,
     )  # fmt: skip
     lines = [json.loads(line) for line in done.stdout.splitlines()]
-    assert [x["metric"] for x in lines] == [
-        "ungoverned",
-        "governed, 10 policies",
-        "governed, 100 policies",
-        "no audit, 10 policies",
-        "audit awaited, 10 policies",
+    assert [(x["durability"], x["metric"]) for x in lines] == [
+        ("normal", "ungoverned"),
+        ("normal", "governed, 10 policies"),
+        ("normal", "governed, 100 policies"),
+        ("normal", "no audit, 10 policies"),
+        ("normal", "audit awaited, 10 policies"),
+        ("full", "ungoverned"),
+        ("full", "governed, 10 policies"),
     ]
     assert all(x["value"] > 0 and x["params"]["ratio"] > 0 for x in lines)
