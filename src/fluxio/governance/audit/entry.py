@@ -7,6 +7,7 @@ previous entry's hash and the entry's own hash, and returns the ``AuditEntry``.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -350,7 +351,9 @@ def _optional(value: Any) -> str:
     return "null" if value is None else _text(value)
 
 
-def _texts(values: Any) -> str:
+@functools.lru_cache(maxsize=1024)
+def _texts(values: tuple[str, ...]) -> str:
+    """A tuple of strings as a JSON array (the same policy lists recur on every entry)."""
     return "[" + ",".join(map(_text, values)) + "]"
 
 

@@ -6,6 +6,7 @@ constant column lists are interpolated into SQL text; every value is a parameter
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -66,13 +67,19 @@ def entry_row(entry: AuditEntry) -> tuple[Any, ...]:
         entry.tenant_id, entry.seq, entry.timestamp, entry.actor.id, entry.actor.type,
         entry.action, entry.target, entry.result, entry.run_id, entry.step_key,
         entry.inputs_digest, entry.outputs_digest, entry.duration_ms, entry.error,
-        _json(entry.policies_evaluated),
-        _json(entry.policies_violated), entry.approval_id, entry.reversibility,
+        _ids(entry.policies_evaluated),
+        _ids(entry.policies_violated), entry.approval_id, entry.reversibility,
         entry.payload_digest, entry.prev_hash, entry.hash, payload,
     )  # fmt: skip
 
 
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+@functools.lru_cache(maxsize=1024)
+def _ids(policies: tuple[str, ...]) -> str:
+    """A policy id list as JSON (the same few lists recur on every entry)."""
+    return _json(policies)
 
 
 def entry_from_row(row: Sequence[Any]) -> AuditEntry:
