@@ -108,7 +108,7 @@ async def sample(steps: int, mode: str, count: int, durability: Durability = "no
         elapsed = (time.perf_counter() - started) * 1e6 / steps
         if audited:
             entries = await audit.entries("default")
-            assert len(entries) == 2 * steps
+            assert len(entries) == 2 * steps + 4  # two runs: each started and completed
             assert verify("default", entries).ok
         await audit.close()
         await store.close()

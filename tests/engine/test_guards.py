@@ -9,7 +9,7 @@ import pytest
 
 from fluxio import Engine, ExecuteStepInput, RunContext, RunStatus, StepOptions
 from fluxio.engine import Next
-from fluxio.errors import PolicyDenied, StepFailed
+from fluxio.errors import PolicyDenied, RunFailed, StepFailed
 from fluxio.store.base import Store
 
 pytestmark = pytest.mark.anyio
@@ -133,3 +133,87 @@ async def test_a_rejected_approval_fails_the_step_with_the_guards_error(store: S
     await engine.drive()
     await engine.signal(run.run_id, "approval:pay", "no")
     assert await engine.result(run.run_id) == "PolicyDenied"
+
+
+class Observer:
+    """Hears runs start and end; fails on purpose for workflow 'fragile'."""
+
+    def __init__(self) -> None:
+        self.heard: list[tuple[str, str, str]] = []
+
+    async def execute_step(self, input: ExecuteStepInput, next: Next) -> Any:
+        return await next(input)
+
+    async def run_started(self, run: Any) -> None:
+        self.heard.append(("started", run.workflow, run.status.value))
+
+    async def run_ended(self, run: Any) -> None:
+        self.heard.append(("ended", run.workflow, run.status.value))
+        if run.workflow == "fragile":
+            raise RuntimeError("the observer broke")
+
+
+async def test_observers_hear_runs_start_and_end_once_each(store: Store) -> None:
+    async def child(ctx: RunContext, n: int) -> int:
+        return n + 1
+
+    async def parent(ctx: RunContext, _: object) -> int:
+        return int(await ctx.child("child", 1))
+
+    async def fragile(ctx: RunContext, _: object) -> None:
+        raise ValueError("boom")
+
+    observer = Observer()
+    workflows = {"parent": parent, "child": child, "fragile": fragile, "idle": child}
+    engine = Engine(store, workflows=workflows, interceptors=[observer])
+    assert await engine.run("parent") == 2
+    await engine.start("idle", 1, run_id="i1")
+    await engine.start("idle", 1, run_id="i1")  # idempotent: no second start
+    await engine.cancel("i1", reason="not needed")
+    with pytest.raises(RunFailed):
+        await engine.run("fragile")  # its observer raises: logged, the run's outcome stands
+    assert observer.heard == [
+        ("started", "parent", "pending"),
+        ("started", "child", "pending"),
+        ("ended", "child", "completed"),
+        ("ended", "parent", "completed"),
+        ("started", "idle", "pending"),
+        ("ended", "idle", "cancelled"),
+        ("started", "fragile", "pending"),
+        ("ended", "fragile", "failed"),
+    ]
+
+
+class ChildGuard(Guard):
+    """Also denies starting a 'payments' child and rewrites a 'report' child's input."""
+
+    async def admit_step(self, input: ExecuteStepInput, ctx: RunContext) -> ExecuteStepInput:
+        if input.options.metadata.get("kind") == "child":
+            self.admitted.append(input.name)
+            if input.options.metadata["child"] == "payments":
+                raise PolicyDenied("no payments from here", policies=("no-payments",))
+            return dataclasses.replace(input, args=(f"{input.args[0]} (reviewed)",))
+        return await super().admit_step(input, ctx)
+
+
+async def test_child_run_starts_pass_through_guards(store: Store) -> None:
+    async def payments(ctx: RunContext, _: object) -> str:
+        return "paid"
+
+    async def report(ctx: RunContext, text: str) -> str:
+        return text
+
+    async def parent(ctx: RunContext, _: object) -> list[str]:
+        results = [str(await ctx.child("report", "q3"))]
+        try:
+            results.append(str(await ctx.child("payments")))
+        except PolicyDenied as denied:
+            results.append(f"denied: {denied.policies}")
+        return results
+
+    guard = ChildGuard()
+    workflows = {"parent": parent, "report": report, "payments": payments}
+    engine = Engine(store, workflows=workflows, interceptors=[guard])
+    assert await engine.run("parent") == ["q3 (reviewed)", "denied: ('no-payments',)"]
+    assert guard.admitted == ["child:report", "child:payments"]  # once each: replay asks none
+    assert sorted(r.workflow for r in await engine.list_runs()) == ["parent", "report"]

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from fluxio import Engine, RunContext, RunStatus
-from fluxio.errors import PolicyDenied, StepFailed
+from fluxio.errors import PolicyDenied, RunFailed, StepFailed
 from fluxio.governance import (
     Actor,
+    ApprovalRefused,
     ApprovalRoute,
     Approvals,
     AutonomySettings,
@@ -26,7 +27,7 @@ from fluxio.governance import (
     entity_redactors,
     parse_policies,
 )
-from fluxio.governance.audit import AuditQuery, verify
+from fluxio.governance.audit import AuditQuery, digest, verify
 from fluxio.governance.budgets import Budget, BudgetEnforcer, MemoryLedger
 from fluxio.models import Message, ModelRequest, call_model
 from fluxio.store.memory import MemoryStore
@@ -296,7 +297,7 @@ async def test_audit_entries_join_the_steps_commit_on_sqlite(tmp_path: Path) -> 
     await engine.run("wf")
     await governance.flush()
     entries = await audit.entries("default")
-    assert [e.action for e in entries] == ["tool.called"] * 5
+    assert [e.action for e in entries] == ["run.started", *["tool.called"] * 5, "run.completed"]
     assert verify("default", entries).ok
     await audit.close()
     await store.close()
@@ -307,7 +308,7 @@ async def test_an_agents_steps_act_as_the_agent() -> None:
     engine = Engine(MemoryStore(), workflows={"agent:triage": calling((lookup, {"customer": "c"}))},
                     interceptors=[Governance(audit=audit)])  # fmt: skip
     await engine.run("agent:triage")
-    [entry] = await audit.entries("default")
+    [entry] = await audit.entries("default", AuditQuery(action="tool.called"))
     assert (entry.actor.id, entry.actor.type) == ("triage", "agent")
 
 
@@ -375,3 +376,48 @@ def test_the_governed_step_benchmark_still_runs_and_reports_every_case() -> None
         ("full", "governed, 10 policies"),
     ]
     assert all(x["value"] > 0 and x["params"]["ratio"] > 0 for x in lines)
+
+
+async def test_cancelling_a_run_that_waits_for_approval_withdraws_the_request() -> None:
+    audit = MemoryAuditLog()
+    approvals = Approvals(MemoryApprovalStore())
+    governance = Governance(checkpoints=Checkpoints(side_effects=True), approvals=approvals,
+                            audit=audit)  # fmt: skip
+    engine = engine_for(governance, calling((delete_file, {"path": "/x"})))
+    run = await engine.start("wf")
+    await engine.drive()
+    [request] = await approvals.requests("default")
+    await engine.cancel(run.run_id, reason="customer withdrew")
+    withdrawn = await approvals.get("default", request.approval_id)
+    assert (withdrawn.status, withdrawn.decided_by) == ("cancelled", "fluxio")
+    assert withdrawn.notes == f"run {run.run_id} ended cancelled before a decision"
+    assert await approvals.requests("default") == []
+    with pytest.raises(ApprovalRefused, match="already cancelled"):
+        await approvals.approve("default", request.approval_id, by=CAROL)
+    actions = [e.action for e in await audit.entries("default")]
+    assert actions == [
+        "run.started", "approval.requested", "approval.cancelled", "run.cancelled",
+        "approval.refused",  # the late approval, refused and audited
+    ]  # fmt: skip
+    assert DONE == []
+
+
+async def test_run_lifecycle_entries_say_how_each_run_ended() -> None:
+    audit = MemoryAuditLog()
+
+    async def broken(ctx: RunContext, _: object) -> None:
+        raise ValueError("no")
+
+    engine = Engine(MemoryStore(), workflows={"ok": calling(), "broken": broken},
+                    interceptors=[Governance(audit=audit)])  # fmt: skip
+    assert await engine.run("ok") == []
+    with pytest.raises(RunFailed):
+        await engine.run("broken")
+    entries = await audit.entries("default", AuditQuery(action="run.*"))
+    assert [(e.action, e.target, e.result, e.error) for e in entries] == [
+        ("run.started", "workflow:ok", "success", None),
+        ("run.completed", "workflow:ok", "success", None),
+        ("run.started", "workflow:broken", "success", None),
+        ("run.failed", "workflow:broken", "failure", "ValueError"),
+    ]
+    assert entries[1].outputs_digest == digest([])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ from fluxio.store.records import (
     EntryKind,
     JournalEntry,
     NewRun,
+    Run,
+    RunStatus,
     Signal,
     Transition,
     Wait,
@@ -451,11 +454,18 @@ class RunContext:
         child_id = f"{self.run_id}.{full}"
         now = state.engine.clock.now()
         if full not in state.last_intent:
+            engine = state.engine
+            if engine.guarded:  # starting a child is an action too: guards may deny or hold it
+                options = dataclasses.replace(
+                    engine.default_options, metadata={"kind": "child", "child": workflow}
+                )
+                step = engine.step_input(state, full, name, _start, (input,), {}, options)
+                input = (await engine.admit(state, step)).args[0]
             new = NewRun(
                 child_id,
                 self.tenant_id,
                 workflow,
-                state.engine.to_json(input),
+                engine.to_json(input),
                 now,
                 parent_run_id=self.run_id,
                 priority=priority,
@@ -465,7 +475,8 @@ class RunContext:
                 [JournalEntry(state.next_seq(), full, EntryKind.INTENT, name, value=child_id)],
                 children=(new,),
             )
-            state.engine.wake()
+            engine.wake()
+            await engine.observe("run_started", started(new))
         done = state.take_signal(CHILD_SIGNAL + child_id)
         if done is None:
             raise state.suspend(Wait("child", child_id))
@@ -605,3 +616,17 @@ async def call_step_body(
         return result
     finally:
         _current_step.reset(token)
+
+
+async def _start(input: Any) -> Any:
+    """What a guard sees as the body of a child run's start (it is never called)."""
+    return input
+
+
+def started(new: NewRun) -> Run:
+    """The run ``new`` creates, as stored (pending, not yet claimed)."""
+    return Run(
+        new.run_id, new.tenant_id, new.workflow, new.input, RunStatus.PENDING, new.created_at,
+        new.created_at, parent_run_id=new.parent_run_id, idempotency_key=new.idempotency_key,
+        priority=new.priority, queue=new.queue,
+    )  # fmt: skip

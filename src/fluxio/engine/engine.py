@@ -103,6 +103,7 @@ class Engine:
             for i in interceptors
             if callable(getattr(i, "admit_step", None))
         ]
+        self._observers = list(interceptors)
         self.active: dict[str, RunState] = {}
         self._wakeup: asyncio.Event | None = None
         for name, workflow in (workflows or {}).items():
@@ -162,9 +163,22 @@ class Engine:
             priority=priority,
             queue=queue,
         )
-        run, _ = await self.store.create_run(new)
+        run, created = await self.store.create_run(new)
         self.wake()
+        if created:
+            await self.observe("run_started", run)
         return run
+
+    async def observe(self, hook: str, run: Run) -> None:
+        """Tell every interceptor with ``hook`` (``run_started``/``run_ended``) about ``run``."""
+        for observer in self._observers:
+            method = getattr(observer, hook, None)
+            if method is None:
+                continue
+            try:
+                await method(run)
+            except Exception:  # the run's state is committed; observers only hear about it
+                log.exception("%s of %r failed for run %s", hook, observer, run.run_id)
 
     async def signal(
         self, run_id: str, name: str, payload: Any = None, *, tenant_id: str = "default"
@@ -193,6 +207,7 @@ class Engine:
                 now=now,
             )
             await self._notify_parent(run)
+            await self.observe("run_ended", run)
             return run
         run = await self.signal(run_id, SIGNAL_CANCEL, {"reason": reason}, tenant_id=tenant_id)
         state = self.active.get(run_id)
@@ -375,7 +390,10 @@ class Engine:
             return None
         finally:
             self.active.pop(run.run_id, None)
-        return _after(state.run, transition, self.clock.now())
+        after = _after(state.run, transition, self.clock.now())
+        if transition.status in TERMINAL:
+            await self.observe("run_ended", after)
+        return after
 
     async def _transition(self, state: RunState) -> Transition:
         run = state.run

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from fluxio.engine.options import StepOptions
 
-__all__ = ["ExecuteStepInput", "Interceptor", "Next", "StepGuard", "chain"]
+__all__ = ["ExecuteStepInput", "Interceptor", "Next", "RunObserver", "StepGuard", "chain"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +59,29 @@ class StepGuard(Protocol):
 
     async def admit_step(self, input: ExecuteStepInput, ctx: Any) -> ExecuteStepInput:
         """Admit, rewrite, deny or hold the step before anything about it is journaled."""
+        ...
+
+
+class RunObserver(Protocol):
+    """An interceptor that also hears when runs start and end (audit, clean-up).
+
+    ``run_started`` follows the creation of a run (``Engine.start``, or a child run's start
+    committed by its parent); ``run_ended`` follows the commit of a terminal status
+    (completed, failed, cancelled; also a cancel of an idle run). Both are called after the
+    change is committed, once per engine that made it; an observer's error is logged, never
+    raised into the run, whose state is already decided. Either method may be left out.
+    """
+
+    async def execute_step(self, input: ExecuteStepInput, next: Next) -> Any:
+        """Run the step by awaiting ``next(input)``, or decide not to."""
+        ...
+
+    async def run_started(self, run: Any) -> None:
+        """``run`` (a ``Run``, status pending) was created."""
+        ...
+
+    async def run_ended(self, run: Any) -> None:
+        """``run`` reached a terminal status (committed)."""
         ...
 
 

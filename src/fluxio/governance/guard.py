@@ -51,9 +51,16 @@ from fluxio.governance.budgets.model import agent_of
 from fluxio.governance.meter import Meter
 from fluxio.governance.policies import Action, Actor, AgentRef, PolicyEngine, action_from_step
 from fluxio.governance.policies.context import tool_facts
-from fluxio.governance.trail import AuditTrail, audit_actor, call_event, decision_event
+from fluxio.governance.trail import (
+    AuditTrail,
+    audit_actor,
+    call_event,
+    decision_event,
+    run_event,
+)
 from fluxio.governance.verdict import Judge, Verdict
 from fluxio.store.base import Store
+from fluxio.store.records import Run
 
 __all__ = ["Admission", "Governance", "Identity", "default_identity"]
 
@@ -329,6 +336,21 @@ class Governance:
             if not self.trail.queue(event):  # in the step's own commit when it can
                 await self.trail.record(event)
         return result
+
+    # -- run lifecycle -------------------------------------------------------------------
+
+    async def run_started(self, run: Run) -> None:
+        """Record ``run.started``."""
+        if self.trail.enabled:
+            await self.trail.record(run_event(run))
+
+    async def run_ended(self, run: Run) -> None:
+        """Withdraw the run's open approval requests; record how the run ended."""
+        if self.approvals is not None:
+            reason = f"run {run.run_id} ended {run.status.value} before a decision"
+            await self.approvals.withdraw_run(run.tenant_id, run.run_id, reason=reason)
+        if self.trail.enabled:
+            await self.trail.record(run_event(run))
 
     async def flush(self) -> None:
         """Wait until every audit entry queued so far is written; raise the first failure."""

@@ -25,13 +25,14 @@ from fluxio.governance.audit import AuditEvent, AuditLog, AuditResult, SQLiteAud
 from fluxio.governance.audit.entry import ActorType, Reversibility
 from fluxio.governance.policies import Actor
 from fluxio.store.base import Store
+from fluxio.store.records import Run
 from fluxio.store.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
     from fluxio.governance.guard import Admission
     from fluxio.governance.verdict import Verdict
 
-__all__ = ["AuditTrail", "audit_actor", "call_event", "decision_event"]
+__all__ = ["AuditTrail", "audit_actor", "call_event", "decision_event", "run_event"]
 
 log = logging.getLogger("fluxio.governance")
 
@@ -196,6 +197,33 @@ def call_event(
         approval_id=admission.approval_id,
         reversibility=_reversibility(step),
         payload=None if verdict.plain and admission.approval_id is None else verdict.notes(),
+    )
+
+
+_RUN_RESULTS: dict[str, tuple[str, AuditResult]] = {
+    "pending": ("run.started", "success"),
+    "completed": ("run.completed", "success"),
+    "failed": ("run.failed", "failure"),
+    "cancelled": ("run.cancelled", "failure"),
+    "superseded": ("run.cancelled", "failure"),
+}
+
+
+def run_event(run: Run) -> AuditEvent:
+    """The entry of a run starting (status pending) or ending (a terminal status)."""
+    action, result = _RUN_RESULTS.get(run.status.value, ("run.failed", "failure"))
+    error = (run.error or {}).get("type") if result == "failure" else None
+    return AuditEvent(
+        tenant_id=run.tenant_id,
+        actor=_audit_actor(run.workflow, "workflow"),
+        action=action,
+        target=f"workflow:{run.workflow}",
+        result=result,
+        run_id=run.run_id,
+        inputs_digest=_digest(run.input) if action == "run.started" else None,
+        outputs_digest=_digest(run.result) if action == "run.completed" else None,
+        error=str(error or run.status.value) if result == "failure" else None,
+        payload={"parent_run_id": run.parent_run_id} if run.parent_run_id else None,
     )
 
 

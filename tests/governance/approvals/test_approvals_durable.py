@@ -113,8 +113,9 @@ async def test_escalation_after_its_duration_lets_the_escalation_target_decide(
     await desk.approvals.approve("default", approval_id, by=CAROL, notes="covering for alice")
     assert await desk.engine.result(escalated.run_id) == "refunded 250 on A-1"
     actions = [e.action for e in await desk.audit.entries("default")]
-    assert actions == ["approval.requested", "approval.refused", "approval.escalated",
-                       "approval.decided", "tool.called"]  # fmt: skip
+    assert actions == ["run.started", "approval.requested", "approval.refused",
+                       "approval.escalated", "approval.decided", "tool.called",
+                       "run.completed"]  # fmt: skip
 
 
 @pytest.mark.parametrize(

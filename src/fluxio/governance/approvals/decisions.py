@@ -276,6 +276,27 @@ class Approvals:
         await self.deliver(withdrawn)
         return withdrawn
 
+    async def withdraw_run(self, tenant_id: str, run_id: str, *, reason: str) -> int:
+        """Cancel the pending requests of a run that ended (nobody waits for them any more).
+
+        Called by ``Governance`` when a run completes, fails or is cancelled while a request
+        is open (a cancelled run waiting for approval, a parallel branch still holding one);
+        each withdrawal is audited. Returns how many were withdrawn.
+        """
+        withdrawn = 0
+        pending = await self.store.requests(
+            tenant_id, statuses=("pending",), run_id=run_id, limit=10_000
+        )
+        for request in pending:
+            closed = request.changed(
+                status="cancelled", decided_by="fluxio", decided_at=self.clock.now(), notes=reason
+            )
+            if await self.store.update(closed):  # lost a race with a decision: that one stands
+                withdrawn += 1
+                await self.record("fluxio", "system", "approval.cancelled", closed, "denied",
+                                  payload={"notes": reason})  # fmt: skip
+        return withdrawn
+
     async def deliver(self, request: ApprovalRequest) -> None:
         """Wake the waiting run with ``approval:<id>`` and note that it was woken."""
         if self.signals is None:

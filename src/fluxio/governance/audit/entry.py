@@ -38,6 +38,7 @@ ACTIONS = (
     "run.started",
     "run.completed",
     "run.failed",
+    "run.cancelled",
     "step.started",
     "step.completed",
     "step.failed",
