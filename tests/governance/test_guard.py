@@ -421,3 +421,54 @@ async def test_run_lifecycle_entries_say_how_each_run_ended() -> None:
         ("run.failed", "workflow:broken", "failure", "ValueError"),
     ]
     assert entries[1].outputs_digest == digest([])
+
+
+async def test_policies_see_the_budget_the_ledger_holds() -> None:
+    policies = PolicyEngine(parse_policies("""
+- id: keep-a-reserve
+  scope: {applies_to: {tools: [enrich]}}
+  rules:
+    - id: reserve
+      type: forbid
+      condition: 'budget.remaining_usd < 6.0'
+      message: keep $6 of the run budget for follow-ups
+"""))  # fmt: skip
+    budgets = [
+        Budget("per-run", "run", limit_usd=10.0),
+        Budget("tenant", "tenant", limit_usd=100.0),  # looser: the run budget is the tightest
+    ]
+    ledger = MemoryLedger()
+    governance = Governance(policies=policies, budget=BudgetEnforcer(ledger, budgets))
+    engine = engine_for(governance, calling(*[(enrich, {"customer": f"c{i}"}) for i in range(3)]))
+    results = await engine.run("wf")
+    assert results[:2] == ["enriched", "enriched"]  # $10 and $7.50 left when they were judged
+    assert results[2].startswith("PolicyDenied")  # $5 left
+    assert "keep $6 of the run budget for follow-ups" in results[2]
+    assert DONE == ["enrich c0", "enrich c1"]
+
+
+async def test_a_policy_can_forbid_starting_a_child_run() -> None:
+    policies = PolicyEngine(parse_policies("""
+- id: no-payouts-from-triage
+  scope: {applies_to: {workflows: [triage]}}
+  rules: [{id: payouts, type: forbid, condition: 'action.name == "child:payout"'}]
+"""))  # fmt: skip
+    audit = MemoryAuditLog()
+
+    async def triage(ctx: RunContext, _: object) -> str:
+        try:
+            return str(await ctx.child("payout", 100))
+        except PolicyDenied as denied:
+            return f"denied by {denied.policies}"
+
+    async def payout(ctx: RunContext, amount: int) -> str:
+        DONE.append(f"payout {amount}")
+        return "paid"
+
+    engine = Engine(MemoryStore(), workflows={"triage": triage, "payout": payout},
+                    interceptors=[Governance(policies=policies, audit=audit)])  # fmt: skip
+    assert await engine.run("triage") == "denied by ('no-payouts-from-triage',)"
+    assert DONE == []
+    assert [r.workflow for r in await engine.list_runs()] == ["triage"]
+    [denial] = await audit.entries("default", AuditQuery(action="policy.decision"))
+    assert (denial.target, denial.result) == ("step:child:payout", "denied")

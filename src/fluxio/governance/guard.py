@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,7 +50,14 @@ from fluxio.governance.autonomy import AutonomySettings
 from fluxio.governance.budgets.gate import BudgetGate, CostEstimate, Reservation, estimate_step
 from fluxio.governance.budgets.model import agent_of
 from fluxio.governance.meter import Meter
-from fluxio.governance.policies import Action, Actor, AgentRef, PolicyEngine, action_from_step
+from fluxio.governance.policies import (
+    Action,
+    Actor,
+    AgentRef,
+    BudgetState,
+    PolicyEngine,
+    action_from_step,
+)
 from fluxio.governance.policies.context import tool_facts
 from fluxio.governance.trail import (
     AuditTrail,
@@ -157,7 +165,8 @@ class Governance:
         key = self.judge.verdict_key(step, who.actor, who.agent)
         verdict = self.judge.remembered(key, step) if key is not None else None
         if verdict is None:
-            action = action_from_step(step, actor=who.actor, agent=who.agent)
+            budget = await self._budget_state(step)
+            action = action_from_step(step, actor=who.actor, agent=who.agent, budget=budget)
             verdict = await self._verdict(ctx, action, estimate, approved=False)
             if key is not None:
                 self.judge.remember(key, step, verdict)
@@ -199,6 +208,26 @@ class Governance:
             if len(self._identities) < 10_000:
                 self._identities[key] = known
         return known
+
+    async def _budget_state(self, step: ExecuteStepInput) -> BudgetState | None:
+        """The policy context's ``budget``: the tightest budget covering ``step`` (spent
+        plus held), read from the ledger only when a policy that may apply reads it."""
+        status = getattr(self.meter.gate, "status", None)
+        if status is None:
+            return None
+        action = action_from_step(step)
+        if not self.judge.reads(action.kind, action.name, "budget"):
+            return None
+        covering = await status(step)
+        if not covering:
+            return None
+        tightest = min(covering, key=_remaining)
+        totals = tightest.totals
+        return BudgetState(
+            spent_usd=totals.committed_usd,
+            limit_usd=tightest.budget.limit_usd,
+            tokens=totals.committed_tokens,
+        )
 
     def _estimate(self, step: ExecuteStepInput) -> CostEstimate | None:
         if self.meter.gate is None and self.judge.checkpoints.cost_above is None:
@@ -266,8 +295,12 @@ class Governance:
             _refused(step, decided)
         if decided.edited_arguments is not None:
             step = _with_arguments(step, decided.edited_arguments)
+        budget = await self._budget_state(step)
         again = await self._verdict(
-            ctx, action_from_step(step, actor=who.actor, agent=who.agent), None, approved=True
+            ctx,
+            action_from_step(step, actor=who.actor, agent=who.agent, budget=budget),
+            None,
+            approved=True,
         )
         if again.outcome == "deny":
             await self._deny(step, who, again)
@@ -355,6 +388,12 @@ class Governance:
     async def flush(self) -> None:
         """Wait until every audit entry queued so far is written; raise the first failure."""
         await self.trail.flush()
+
+
+def _remaining(status: Any) -> float:
+    """How much room a covering budget leaves (no dollar limit: infinite)."""
+    remaining = status.remaining_usd
+    return math.inf if remaining is None else float(remaining)
 
 
 def _refused(step: ExecuteStepInput, decided: ApprovalRequest) -> NoReturn:

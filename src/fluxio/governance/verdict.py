@@ -128,6 +128,7 @@ class Judge:
         self._ladders: dict[tuple[Any, ...], AutonomyDecision] = {}
         self._static: dict[tuple[str, str], tuple[bool, bool, bool]] = {}
         self._verdicts: dict[tuple[Any, ...], tuple[Any, Verdict]] = {}
+        self._reads: dict[tuple[str, str, str], bool] = {}
 
     # -- remembered verdicts ---------------------------------------------------------------
 
@@ -172,6 +173,18 @@ class Judge:
         if len(self._verdicts) >= 10_000:
             self._verdicts.clear()
         self._verdicts[key] = (step.options.metadata.get("tool_contract"), verdict)
+
+    def reads(self, kind: str, name: str, variable: str) -> bool:
+        """Whether a policy that may apply to ``kind`` ``name`` reads context ``variable``."""
+        if self.policies is None:
+            return False
+        slot = (kind, name, variable)
+        known = self._reads.get(slot)
+        if known is None:
+            probe = Action(kind=kind, name=name)  # type: ignore[arg-type]
+            candidates = self.policies.policies.candidates(probe)
+            known = self._reads[slot] = any(variable in p.names for p in candidates)
+        return known
 
     def _staticity(self, kind: str, name: str) -> tuple[bool, bool, bool]:
         """(remembering is safe, the policies read ``arguments``, they read ``tool``)."""
