@@ -81,10 +81,11 @@ class AuditTrail:
             future.add_done_callback(self._done)
         return True
 
-    def _append_buffered(self, cur: Any) -> list[Any]:
+    def _append_buffered(self, cur: Any) -> int:
         events, self._buffer = self._buffer, []
         assert isinstance(self.log, SQLiteAuditLog)  # guaranteed by _shared
-        return [self.log.append_op(event)(cur) for event in events]
+        count: int = self.log.append_all_op(events)(cur)
+        return count
 
     def _redacted(self, event: AuditEvent) -> AuditEvent:
         if self.redact is None or event.payload is None:

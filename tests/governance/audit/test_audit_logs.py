@@ -281,3 +281,26 @@ async def test_a_schema_7_database_keeps_its_audit_chain_through_the_upgrade(
 async def _head_of(conn: sqlite3.Connection) -> Head:
     row = conn.execute("SELECT seq, hash FROM audit_heads WHERE tenant_id = 'acme'").fetchone()
     return Head(*row) if row else Head()
+
+
+async def test_entries_of_several_steps_share_one_store_commit(
+    tmp_path: Path, key: Ed25519PrivateKey
+) -> None:
+    """The batch the governance trail queues: two tenants, checkpoints due mid-batch."""
+    path = tmp_path / "fluxio.db"
+    store = SQLiteStore(path, durability="normal")
+    log = SQLiteAuditLog(path, signing_key=key, checkpoint_every=2, durability="normal")
+    await log.append(event("acme"))  # acme's head exists; globex's does not yet
+    batch = [event("acme", target=f"tool:{i}") for i in range(3)] + [event("globex")] * 2
+    assert await store.write_with_next_commit(log.append_all_op(batch)) == 5
+    acme, globex = await log.entries("acme"), await log.entries("globex")
+    assert [e.seq for e in acme] == [1, 2, 3, 4]
+    assert [e.target for e in acme[1:]] == ["tool:0", "tool:1", "tool:2"]
+    assert await log.head("acme") == Head(4, acme[-1].hash)
+    assert await log.head("globex") == Head(2, globex[-1].hash)
+    assert [c.seq for c in await log.checkpoints("acme")] == [2, 4]
+    assert [c.seq for c in await log.checkpoints("globex")] == [2]
+    for tenant in ("acme", "globex"):
+        assert (await verify_log(log, tenant, key.public_key())).ok
+    await log.close()
+    await store.close()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -24,7 +24,17 @@ from fluxio.governance.audit.canonical import digest
 from fluxio.governance.audit.entry import AuditEntry, AuditEvent, hashed_json
 from fluxio.governance.audit.signing import Checkpoint, fingerprint, signature_valid
 
-__all__ = ["GENESIS", "Head", "Problem", "VerifyReport", "entry_hash", "seal", "verify"]
+__all__ = [
+    "GENESIS",
+    "Head",
+    "Problem",
+    "Sealed",
+    "VerifyReport",
+    "entry_hash",
+    "seal",
+    "sealing",
+    "verify",
+]
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of every tenant's first entry."""
@@ -94,14 +104,11 @@ def entry_hash(entry: AuditEntry) -> str:
 
 def seal(event: AuditEvent, head: Head, now: float) -> AuditEntry:
     """Turn an event into the entry after ``head``: seq, time, payload digest and hashes."""
-    seq = head.seq + 1
-    timestamp = event.timestamp if event.timestamp is not None else now
-    payload_digest = _payload_digest(event)
-    json = hashed_json(event, seq, timestamp, payload_digest, head.hash)
+    sealed = sealing(event, head, now)
     return AuditEntry(
         tenant_id=event.tenant_id,
-        seq=seq,
-        timestamp=timestamp,
+        seq=sealed.seq,
+        timestamp=sealed.timestamp,
         actor=event.actor,
         action=event.action,
         target=event.target,
@@ -116,11 +123,31 @@ def seal(event: AuditEvent, head: Head, now: float) -> AuditEntry:
         policies_violated=event.policies_violated,
         approval_id=event.approval_id,
         reversibility=event.reversibility,
-        payload_digest=payload_digest,
-        prev_hash=head.hash,
-        hash=hashlib.sha256(json.encode("utf-8")).hexdigest(),
+        payload_digest=sealed.payload_digest,
+        prev_hash=sealed.prev_hash,
+        hash=sealed.hash,
         payload=event.payload,
     )
+
+
+class Sealed(NamedTuple):
+    """What sealing adds to an event: its place in the chain and the hashes."""
+
+    seq: int
+    timestamp: float
+    payload_digest: str | None
+    prev_hash: str
+    hash: str
+
+
+def sealing(event: AuditEvent, head: Head, now: float) -> Sealed:
+    """What sealing ``event`` after ``head`` adds (``seal`` without building the entry)."""
+    seq = head.seq + 1
+    timestamp = event.timestamp if event.timestamp is not None else now
+    payload_digest = _payload_digest(event)
+    json = hashed_json(event, seq, timestamp, payload_digest, head.hash)
+    hash_ = hashlib.sha256(json.encode("utf-8")).hexdigest()
+    return Sealed(seq, timestamp, payload_digest, head.hash, hash_)
 
 
 def _payload_digest(event: AuditEvent) -> str | None:

@@ -149,15 +149,23 @@ class Sealer:
 
     def seal(self, event: AuditEvent, head: Head) -> AuditEntry:
         """The entry ``event`` becomes after ``head``."""
+        return seal(self.redacted(event), head, self.clock())
+
+    def redacted(self, event: AuditEvent) -> AuditEvent:
+        """``event`` with its payload redacted (what is digested and stored)."""
         if self.redact is not None and event.payload is not None:
-            event = replace(event, payload=self.redact(event.payload))
-        return seal(event, head, self.clock())
+            return replace(event, payload=self.redact(event.payload))
+        return event
 
     def due(self, entry: AuditEntry) -> Checkpoint | None:
         """The periodic checkpoint to store with ``entry``, if one is due."""
-        if self.checkpoint_every is None or entry.seq % self.checkpoint_every:
+        return self.due_at(entry.tenant_id, Head(entry.seq, entry.hash))
+
+    def due_at(self, tenant_id: str, head: Head) -> Checkpoint | None:
+        """The periodic checkpoint to store when the chain reaches ``head``, if one is due."""
+        if self.checkpoint_every is None or head.seq % self.checkpoint_every:
             return None
-        return self.sign(entry.tenant_id, Head(entry.seq, entry.hash))
+        return self.sign(tenant_id, head)
 
     def sign(self, tenant_id: str, head: Head) -> Checkpoint:
         """A checkpoint over ``head``, signed now.

@@ -11,7 +11,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from fluxio.governance.audit.entry import Actor, AuditEntry
+from fluxio.governance.audit.chain import Sealed
+from fluxio.governance.audit.entry import Actor, AuditEntry, AuditEvent
 from fluxio.governance.audit.log import AuditQuery
 from fluxio.governance.audit.signing import Checkpoint
 
@@ -30,6 +31,7 @@ __all__ = [
     "entry_row",
     "order_and_limit",
     "postgres",
+    "sealed_row",
     "where",
 ]
 
@@ -62,14 +64,21 @@ def postgres(sql: str) -> str:
 def entry_row(entry: AuditEntry) -> tuple[Any, ...]:
     """An entry as the values of ``ENTRY_COLUMNS`` (JSON fields as JSON text, which gives
     back exactly the values written: floats are written with round-trip precision)."""
-    payload = None if entry.payload is None else _json(entry.payload)
+    return sealed_row(entry, Sealed(
+        entry.seq, entry.timestamp, entry.payload_digest, entry.prev_hash, entry.hash
+    ))  # fmt: skip
+
+
+def sealed_row(source: AuditEvent | AuditEntry, sealed: Sealed) -> tuple[Any, ...]:
+    """The row of an event sealed as ``sealed`` (``entry_row`` without building the entry)."""
+    payload = None if source.payload is None else _json(source.payload)
     return (
-        entry.tenant_id, entry.seq, entry.timestamp, entry.actor.id, entry.actor.type,
-        entry.action, entry.target, entry.result, entry.run_id, entry.step_key,
-        entry.inputs_digest, entry.outputs_digest, entry.duration_ms, entry.error,
-        _ids(entry.policies_evaluated),
-        _ids(entry.policies_violated), entry.approval_id, entry.reversibility,
-        entry.payload_digest, entry.prev_hash, entry.hash, payload,
+        source.tenant_id, sealed.seq, sealed.timestamp, source.actor.id, source.actor.type,
+        source.action, source.target, source.result, source.run_id, source.step_key,
+        source.inputs_digest, source.outputs_digest, source.duration_ms, source.error,
+        _ids(source.policies_evaluated),
+        _ids(source.policies_violated), source.approval_id, source.reversibility,
+        sealed.payload_digest, sealed.prev_hash, sealed.hash, payload,
     )  # fmt: skip
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fluxio.errors import DatabaseLocked, StoreError, UsageError
-from fluxio.governance.audit.chain import Head
+from fluxio.governance.audit.chain import Head, sealing
 from fluxio.governance.audit.entry import Actor, AuditEntry, AuditEvent
 from fluxio.governance.audit.log import AuditQuery, Redact, Sealer, erasable, erasure_event
 from fluxio.governance.audit.signing import Checkpoint
@@ -37,6 +37,7 @@ from fluxio.governance.audit.sql import (
     entry_from_row,
     entry_row,
     order_and_limit,
+    sealed_row,
     where,
 )
 from fluxio.store.sqlite import Durability, SQLiteStore
@@ -44,10 +45,8 @@ from fluxio.store.sqlite import Durability, SQLiteStore
 __all__ = ["SQLiteAuditLog"]
 
 Op = Callable[[sqlite3.Cursor], Any]
-_SET_HEAD = (
-    "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (?, ?, ?) "
-    "ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"
-)
+_INSERT_HEAD = "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (?, ?, ?)"
+_UPDATE_HEAD = "UPDATE audit_heads SET seq = ?, hash = ? WHERE tenant_id = ?"
 
 
 class SQLiteAuditLog:
@@ -119,12 +118,33 @@ class SQLiteAuditLog:
         """
         return lambda cur: self._append(cur, event)
 
+    def append_all_op(self, events: Sequence[AuditEvent]) -> Op:
+        """``append_op`` for many events: appended in order, each tenant's head read and
+        written once (what a commit carrying several steps' entries needs)."""
+
+        def op(cur: sqlite3.Cursor) -> int:
+            heads: dict[str, tuple[Head, bool]] = {}
+            for event in events:
+                event = self.sealer.redacted(event)
+                tenant = event.tenant_id
+                head, stored = heads.get(tenant) or _head(cur, tenant)
+                sealed = sealing(event, head, self.sealer.clock())
+                cur.execute(INSERT_ENTRY, sealed_row(event, sealed))
+                heads[tenant] = (Head(sealed.seq, sealed.hash), stored)
+                if checkpoint := self.sealer.due_at(tenant, heads[tenant][0]):
+                    cur.execute(INSERT_CHECKPOINT, checkpoint_row(checkpoint))
+            for tenant, (head, stored) in heads.items():
+                _set_head(cur, tenant, head, stored)
+            return len(events)
+
+        return op
+
     def _append(self, cur: sqlite3.Cursor, event: AuditEvent) -> AuditEntry:
-        row = cur.execute(GET_HEAD, (event.tenant_id,)).fetchone()
-        entry = self.sealer.seal(event, Head(*row) if row else Head())
+        head, stored = _head(cur, event.tenant_id)
+        entry = self.sealer.seal(event, head)
         checkpoint = self.sealer.due(entry)
         cur.execute(INSERT_ENTRY, entry_row(entry))
-        cur.execute(_SET_HEAD, (entry.tenant_id, entry.seq, entry.hash))
+        _set_head(cur, entry.tenant_id, Head(entry.seq, entry.hash), stored)
         if checkpoint is not None:
             cur.execute(INSERT_CHECKPOINT, checkpoint_row(checkpoint))
         return entry
@@ -245,6 +265,19 @@ class SQLiteAuditLog:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+def _head(cur: sqlite3.Cursor, tenant_id: str) -> tuple[Head, bool]:
+    """The tenant's head, and whether a head row exists (read under the write lock)."""
+    row = cur.execute(GET_HEAD, (tenant_id,)).fetchone()
+    return (Head(*row), True) if row else (Head(), False)
+
+
+def _set_head(cur: sqlite3.Cursor, tenant_id: str, head: Head, stored: bool) -> None:
+    if stored:
+        cur.execute(_UPDATE_HEAD, (head.seq, head.hash, tenant_id))
+    else:
+        cur.execute(_INSERT_HEAD, (tenant_id, head.seq, head.hash))
 
 
 def _apply(
