@@ -21,7 +21,7 @@ from fluxio.cli.commands import (
     tools,
     worker,
 )
-from fluxio.cli.settings import ENV_DB, Settings
+from fluxio.cli.settings import ENV_DB, ENV_GOVERNANCE, Settings
 
 __all__ = ["app", "main"]
 
@@ -47,9 +47,18 @@ def options(
         ),
     ] = None,
     tenant: Annotated[str, typer.Option("--tenant", help="The tenant to act in.")] = "default",
+    governance: Annotated[
+        str | None,
+        typer.Option(
+            "--governance",
+            envvar=ENV_GOVERNANCE,
+            show_envvar=True,
+            help="Governance file runs obey (default ./governance.yaml when present).",
+        ),
+    ] = None,
 ) -> None:
     """Global options, given before the command: fluxio --db my.db runs list."""
-    ctx.obj = Settings(db=db_url, tenant=tenant)
+    ctx.obj = Settings(db=db_url, tenant=tenant, governance=governance)
 
 
 app.command("run")(run.run)

@@ -30,8 +30,14 @@ def duration(entry: JournalEntry) -> str:
 
 
 def approval_step(wait: Wait) -> str:
-    """The step name to pass to ``fluxio approve`` for an approval wait on signal ``detail``."""
+    """The step name to pass to ``fluxio approve`` for an approval wait on signal ``detail``
+    (for a governance hold: the approval id, decided with ``fluxio approvals``)."""
     return wait.detail.rsplit(":", 1)[-1]
+
+
+def is_governance_approval(wait: Wait) -> bool:
+    """Whether the run waits for a governance approval request (``approval:apr_…``)."""
+    return wait.reason == "approval" and wait.detail.startswith("approval:apr_")
 
 
 class ConsoleReporter:
@@ -100,7 +106,15 @@ def _waiting(console: Console, run: Run, settings: Settings) -> None:
     wait = run.wait or Wait("unknown")
     rid = run.run_id
     until = f" (times out in {wait.until - run.updated_at:.0f}s)" if wait.until else ""
-    if wait.reason == "approval":
+    if wait.reason == "approval" and is_governance_approval(wait):
+        approval = approval_step(wait)
+        console.print(f"held by governance for approval [bold]{escape(approval)}[/]{until}; "
+                      "a person decides with:")  # fmt: skip
+        console.print("  " + escape(settings.command("approvals", "show", approval)))
+        console.print("  " + escape(settings.command("approvals", "approve", approval)))
+        console.print("  " + escape(settings.command("approvals", "reject", approval,
+                                                     "--note '<why>'")))  # fmt: skip
+    elif wait.reason == "approval":
         step = approval_step(wait)
         console.print(f"waiting for approval of [bold]{escape(step)}[/]{until}. Continue with:")
         console.print("  " + escape(settings.command("approve", rid, step)))

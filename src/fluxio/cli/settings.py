@@ -9,10 +9,20 @@ from pathlib import Path
 
 from fluxio.errors import UsageError
 
-__all__ = ["DEFAULT_DB", "ENV_DB", "Settings", "database_path", "is_postgres_url"]
+__all__ = [
+    "DEFAULT_DB",
+    "DEFAULT_GOVERNANCE",
+    "ENV_DB",
+    "ENV_GOVERNANCE",
+    "Settings",
+    "database_path",
+    "is_postgres_url",
+]
 
 ENV_DB = "FLUXIO_DATABASE_URL"
 DEFAULT_DB = Path(".fluxio") / "fluxio.db"
+ENV_GOVERNANCE = "FLUXIO_GOVERNANCE"
+DEFAULT_GOVERNANCE = Path("governance.yaml")
 
 
 def database_path(url: str) -> Path:
@@ -64,10 +74,30 @@ class Settings:
     Args:
         db: the ``--db`` value, or ``None`` for ``$FLUXIO_DATABASE_URL`` or the default file.
         tenant: the tenant every command acts in.
+        governance: the ``--governance`` file (or ``$FLUXIO_GOVERNANCE``); ``None``:
+            ``./governance.yaml`` when it exists.
     """
 
     db: str | None = None
     tenant: str = "default"
+    governance: str | None = None
+
+    @property
+    def governance_path(self) -> Path | None:
+        """The governance file runs started or continued here obey, if any.
+
+        Raises:
+            UsageError: ``--governance`` names a file that does not exist.
+        """
+        if self.governance:
+            path = Path(self.governance)
+            if not path.is_file():
+                raise UsageError(
+                    f"the governance file {path} does not exist; fix --governance (or "
+                    f"{ENV_GOVERNANCE}), or leave it out to use ./governance.yaml when present"
+                )
+            return path
+        return DEFAULT_GOVERNANCE if DEFAULT_GOVERNANCE.is_file() else None
 
     @property
     def explicit_db(self) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -21,6 +21,9 @@ from fluxio.store.base import Store
 from fluxio.store.records import Run, RunQuery, RunStatus
 from fluxio.store.sqlite import SQLiteStore
 
+if TYPE_CHECKING:
+    from fluxio.governance import Governance
+
 __all__ = ["LEASE_SECONDS", "Workspace", "open_store", "open_workspace"]
 
 LEASE_SECONDS = 5.0
@@ -28,11 +31,14 @@ LEASE_SECONDS = 5.0
 
 
 class Workspace:
-    """The store, catalog and settings one command works with."""
+    """The store, catalog and settings one command works with (and its governance)."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, governance: Governance | None = None
+    ) -> None:
         self.settings = settings
         self.store = store
+        self.governance = governance
         self.catalog = Catalog(settings.catalog_path)
 
     @property
@@ -47,6 +53,7 @@ class Workspace:
             self.store,
             workflows={**builtin_workflows(), **(workflows or {})},
             lease_seconds=LEASE_SECONDS,
+            interceptors=[self.governance] if self.governance is not None else [],
         )
         self._attach_agents(engine)
         return engine
@@ -134,10 +141,24 @@ async def waiting_leaf(engine: Engine, run: Run) -> Run:
 
 @contextlib.asynccontextmanager
 async def open_workspace(settings: Settings, *, create: bool = True) -> AsyncIterator[Workspace]:
-    """Open the database (creating it unless ``create`` is false) for one command."""
+    """Open the database (creating it unless ``create`` is false) for one command, with the
+    governance file's guard when there is one."""
+    governance_path = settings.governance_path
+    if governance_path is None:
+        store = await open_store(settings, create=create)
+        try:
+            yield Workspace(settings, store)
+        finally:
+            await store.close()
+        return
+    from fluxio.governance.config import load_governance, open_governance  # only when used
+
+    file = load_governance(governance_path)
     store = await open_store(settings, create=create)
     try:
-        yield Workspace(settings, store)
+        async with open_governance(file, store) as governance:
+            yield Workspace(settings, store, governance)
+            await governance.flush()
     finally:
         await store.close()
 

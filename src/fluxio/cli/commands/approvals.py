@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fluxio.cli.commands.common import run_async, settings_of
+from fluxio.cli.commands.control import NoWait, continue_run
 from fluxio.cli.output import fails_cleanly, out, parse_json
 from fluxio.cli.settings import Settings
 from fluxio.cli.workspace import open_store
@@ -117,21 +118,29 @@ def approve(
         str | None,
         typer.Option("--edit", help="Approve with edited arguments: JSON or @file.json."),
     ] = None,
+    no_wait: NoWait = False,
 ) -> None:
-    """Approve a request (optionally with edited arguments, checked against the tool)."""
+    """Approve a request (optionally with edited arguments, checked against the tool), then
+    continue its run here (``--no-wait``: leave it to a worker)."""
     arguments = parse_json(edit, "--edit")
     if arguments is not None and not isinstance(arguments, dict):
         raise UsageError("--edit must be a JSON object of the tool's arguments")
-    _decide(ctx, approval_id, "approve", by, role, note, arguments)
+    _decide(ctx, approval_id, "approve", by, role, note, arguments, no_wait)
 
 
 @app.command("reject")
 @fails_cleanly
 def reject(
-    ctx: typer.Context, approval_id: IdArg, by: By = None, role: Roles = None, note: Note = ""
+    ctx: typer.Context,
+    approval_id: IdArg,
+    by: By = None,
+    role: Roles = None,
+    note: Note = "",
+    no_wait: NoWait = False,
 ) -> None:
-    """Reject a request; the waiting step fails with the rejection."""
-    _decide(ctx, approval_id, "reject", by, role, note, None)
+    """Reject a request; the waiting step fails with the rejection (the run continues here
+    unless ``--no-wait``)."""
+    _decide(ctx, approval_id, "reject", by, role, note, None, no_wait)
 
 
 def _decide(
@@ -142,6 +151,7 @@ def _decide(
     roles: list[str] | None,
     note: str,
     arguments: dict[str, Any] | None,
+    no_wait: bool,
 ) -> None:
     settings = settings_of(ctx)
     decider = Actor(by or getpass.getuser(), "user", tuple(roles or ()))
@@ -164,10 +174,20 @@ def _decide(
             f"{request.rule} of {escape(', '.join(request.approvers))}"
         )
         return
-    out().print(
-        f"[bold]{approval_id}[/] is {_status(request.status)} by {escape(request.decided_by or '')}"
-        f"; run [bold]{request.run_id}[/] was woken, and a worker continues it"
-    )
+    decided = f"[bold]{approval_id}[/] is {_status(request.status)} by "
+    decided += escape(request.decided_by or "")
+    if no_wait:
+        out().print(
+            f"{decided}; run [bold]{request.run_id}[/] was woken, and a worker continues it"
+        )
+        return
+    out().print(f"{decided}; continuing run [bold]{request.run_id}[/]")
+    try:
+        code, _ = run_async(continue_run(settings, request.run_id))
+    except UsageError as exc:  # e.g. its workflow was started from Python, not the catalog
+        out().print(f"it was not continued here ({escape(str(exc))}); a worker continues it")
+        return
+    raise typer.Exit(code)
 
 
 def _statuses(status: str) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from rich.markup import escape
 from fluxio.cli.commands.common import run_async, settings_of
 from fluxio.cli.demo_view import show_outbox
 from fluxio.cli.output import EXIT_OK, fails_cleanly, out, parse_json, status_text
-from fluxio.cli.progress import approval_step
+from fluxio.cli.progress import approval_step, is_governance_approval
 from fluxio.cli.settings import Settings
 from fluxio.cli.workspace import Workspace, open_workspace, waiting_leaf
 from fluxio.demo import DEMO_WORKFLOW
@@ -25,7 +25,7 @@ from fluxio.engine import Engine
 from fluxio.errors import UsageError
 from fluxio.store.records import TERMINAL, Run, RunStatus
 
-__all__ = ["approve", "cancel", "reject", "resolve", "signal"]
+__all__ = ["approve", "cancel", "continue_run", "reject", "resolve", "signal"]
 
 RunArg = Annotated[str, typer.Argument(metavar="RUN", help="The run id.")]
 StepArg = Annotated[str, typer.Argument(metavar="STEP", help="The approval step's name.")]
@@ -173,6 +173,13 @@ def _approval_signal(run: Run, step: str, command: Callable[..., str]) -> str:
         raise UsageError(
             f"run {run.run_id} is waiting for {wait.reason} {wait.detail!r}, not for an approval"
         )
+    if is_governance_approval(wait):
+        approval = approval_step(wait)
+        raise UsageError(
+            f"run {run.run_id} is held by governance for approval {approval}, which records "
+            f"who decided and enforces four-eyes; decide it with "
+            f"`{command('approvals', 'approve', approval)}` (or reject)"
+        )
     if step in (wait.detail, approval_step(wait)):
         return wait.detail
     expected = approval_step(wait)
@@ -194,6 +201,14 @@ async def _act(
         if no_wait:
             console.print(f"run is {status_text(after.status)}; a worker continues it")
             return EXIT_OK, after
+        return await _continue(ws, engine, root)
+
+
+async def continue_run(settings: Settings, run_id: str) -> tuple[int, Run]:
+    """Drive ``run_id``'s tree in this process and report how it stands (after a decision
+    delivered elsewhere, e.g. ``fluxio approvals approve``)."""
+    async with open_workspace(settings, create=False) as ws:
+        engine, root = await ws.engine_for_tree(await ws.get_run(run_id))
         return await _continue(ws, engine, root)
 
 
