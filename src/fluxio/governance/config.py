@@ -26,7 +26,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -54,6 +54,9 @@ from fluxio.governance.policies import (
 from fluxio.governance.policies.limits import PostgresLimitCounter
 from fluxio.governance.redactors import entity_redactors, redact_value
 from fluxio.store.base import Store
+
+if TYPE_CHECKING:
+    from fluxio.store.postgres import PostgresStore
 from fluxio.store.memory import MemoryStore
 from fluxio.store.sqlite import SQLiteStore
 
@@ -185,7 +188,9 @@ async def open_governance(file: GovernanceFile, store: Store) -> AsyncIterator[G
         )
         budget = None
         if file.budgets:
-            budget = BudgetEnforcer(await ledger_for(store), list(file.budgets))
+            ledger = await ledger_for(store)
+            stack.push_async_callback(ledger.close)
+            budget = BudgetEnforcer(ledger, list(file.budgets))
         policies = None
         if file.policies:
             policies = PolicyEngine(file.policies, counter=counter, redactor_for=entity_redactors())
@@ -211,10 +216,9 @@ async def _audit_log(file: GovernanceFile, store: Store) -> AuditLog:
         return SQLiteAuditLog(store.path, durability=store.durability, **options)
     if isinstance(store, MemoryStore):
         return MemoryAuditLog(**options)
-    url, schema = _postgres(store)
     from fluxio.governance.audit.postgres import PostgresAuditLog
 
-    return await PostgresAuditLog.connect(url, schema=schema, **options)
+    return PostgresAuditLog.beside(_postgres(store), **options)
 
 
 async def _approval_store(store: Store) -> Any:
@@ -222,10 +226,9 @@ async def _approval_store(store: Store) -> Any:
         return SQLiteApprovalStore(store.path)
     if isinstance(store, MemoryStore):
         return MemoryApprovalStore()
-    url, schema = _postgres(store)
     from fluxio.governance.approvals.postgres import PostgresApprovalStore
 
-    return await PostgresApprovalStore.connect(url, schema=schema)
+    return PostgresApprovalStore.beside(_postgres(store))
 
 
 async def _limit_counter(store: Store) -> SQLiteLimitCounter | PostgresLimitCounter | None:
@@ -233,15 +236,14 @@ async def _limit_counter(store: Store) -> SQLiteLimitCounter | PostgresLimitCoun
         return SQLiteLimitCounter(store.path)
     if isinstance(store, MemoryStore):
         return None  # the policy engine counts in memory
-    url, schema = _postgres(store)
-    return await PostgresLimitCounter.connect(url, schema=schema)
+    return PostgresLimitCounter(_postgres(store).pool)
 
 
-def _postgres(store: Store) -> tuple[str, str | None]:
-    url = getattr(store, "url", None)
-    if not isinstance(url, str):
+def _postgres(store: Store) -> PostgresStore:
+    """``store`` as a ``PostgresStore`` (its pool is shared), or a clear refusal."""
+    if type(store).__name__ != "PostgresStore":
         raise DefinitionError(
             f"governance from a file needs a memory, SQLite or PostgreSQL store, not "
             f"{type(store).__name__}; build Governance(...) in Python for other stores"
         )
-    return url, getattr(store, "schema", None)
+    return store  # type: ignore[return-value]

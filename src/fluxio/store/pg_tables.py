@@ -2,15 +2,23 @@
 
 The audit log, the budget ledger and the approval store keep their rows beside the runs, in
 the same schema history. They share this base: the schema is brought up to date by
-``PostgresStore`` (one migration path), and the pool opens on first use.
+``PostgresStore`` (one migration path), the pool opens on first use, and every statement runs
+in a transaction scoped to one tenant by row-level security (``scoped``).
+
+``X.beside(store)`` builds one on an open ``PostgresStore``'s own pool: a governed worker
+then holds one pool, not one per component (which would multiply the connections every
+worker process opens).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from typing import Any, Self
 
+from psycopg import AsyncCursor
 from psycopg_pool import AsyncConnectionPool
 
 from fluxio.errors import StoreError, UsageError
@@ -30,6 +38,7 @@ class PostgresTables:
         pool_size: connections this component may open.
         connect_timeout: seconds to wait for a connection.
         name: the pool's name in logs.
+        pool: an open pool to use instead of one of its own (``beside``); not closed here.
     """
 
     def __init__(
@@ -40,6 +49,7 @@ class PostgresTables:
         pool_size: int = 4,
         connect_timeout: float = 10.0,
         name: str = "fluxio-tables",
+        pool: AsyncConnectionPool[Any] | None = None,
     ) -> None:
         if schema is not None and not _SCHEMA.match(schema):
             raise UsageError(f"schema {schema!r} must be a plain SQL identifier")
@@ -49,7 +59,8 @@ class PostgresTables:
         kwargs: dict[str, Any] = {"autocommit": True}
         if schema is not None:
             kwargs["options"] = f"-c search_path={schema}"
-        self._pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        self._owns_pool = pool is None
+        self._pool: AsyncConnectionPool[Any] = pool or AsyncConnectionPool(
             url,
             min_size=1,
             max_size=pool_size,
@@ -58,8 +69,13 @@ class PostgresTables:
             open=False,
             name=name,
         )
-        self._opened = False
+        self._opened = pool is not None  # the store that owns it migrated the schema
         self._opening = asyncio.Lock()
+
+    @classmethod
+    def beside(cls, store: PostgresStore, **options: Any) -> Self:
+        """One on ``store``'s database, schema and pool (``store`` must be open)."""
+        return cls(store.url, schema=store.schema, pool=store.pool, **options)
 
     @classmethod
     async def connect(cls, url: str, **options: Any) -> Self:
@@ -86,7 +102,17 @@ class PostgresTables:
                 ) from exc
             self._opened = True
 
+    @contextlib.asynccontextmanager
+    async def scoped(self, tenant_id: str) -> AsyncIterator[AsyncCursor[Any]]:
+        """A cursor in one transaction that row-level security scopes to ``tenant_id``
+        (``*``: every tenant, for system-wide reads)."""
+        await self.open()
+        async with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            await cur.execute("SELECT set_config('fluxio.tenant', %s, true)", (tenant_id,))
+            yield cur
+
     async def close(self) -> None:
-        """Close the connection pool."""
-        await self._pool.close()
-        self._opened = False
+        """Close the connection pool, if it is this component's own."""
+        if self._owns_pool:
+            await self._pool.close()
+            self._opened = False

@@ -140,6 +140,12 @@ class PostgresStore:
         self._listener: asyncio.Task[None] | None = None
         self._wake_callbacks: list[Callable[[], None]] = []
 
+    @property
+    def pool(self) -> AsyncConnectionPool[Any]:
+        """The connection pool, for components that keep tables beside the runs
+        (``PostgresTables.beside``); it closes with the store."""
+        return self._pool
+
     @classmethod
     async def connect(cls, url: str, *, migrate: bool = True, **options: Any) -> PostgresStore:
         """Open a store: connect, and (unless ``migrate`` is false) bring the schema up to date."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from psycopg_pool import AsyncConnectionPool
+
 from fluxio.errors import StoreError, UsageError
 from fluxio.governance.approvals import sql
 from fluxio.governance.approvals.learning import ApprovalPattern
@@ -27,8 +29,6 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 __all__ = ["PostgresApprovalStore"]
 
-_SCOPE = "SELECT set_config('fluxio.tenant', %s, true)"
-
 
 class PostgresApprovalStore(PostgresTables):
     """Approval requests and learned patterns in PostgreSQL.
@@ -38,6 +38,7 @@ class PostgresApprovalStore(PostgresTables):
         schema: the schema fluxio's tables live in, if not the default ``search_path``.
         pool_size: connections this store may open.
         connect_timeout: seconds to wait for a connection.
+        pool: an open pool to share (``PostgresApprovalStore.beside(store)``).
     """
 
     def __init__(
@@ -47,6 +48,7 @@ class PostgresApprovalStore(PostgresTables):
         schema: str | None = None,
         pool_size: int = 2,
         connect_timeout: float = 10.0,
+        pool: AsyncConnectionPool[Any] | None = None,
     ) -> None:
         super().__init__(
             url,
@@ -54,16 +56,15 @@ class PostgresApprovalStore(PostgresTables):
             pool_size=pool_size,
             connect_timeout=connect_timeout,
             name="fluxio-approvals",
+            pool=pool,
         )
 
     async def _run(
         self, tenant_id: str, statement: str, params: Sequence[Any]
     ) -> tuple[int, list[Any]]:
         """One statement in the tenant's scope: the affected row count and the rows."""
-        await self.open()
         try:
-            async with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                await cur.execute(_SCOPE, (tenant_id,))
+            async with self.scoped(tenant_id) as cur:
                 await cur.execute(sql.postgres(statement).encode(), params)
                 rows = await cur.fetchall() if cur.description else []
                 return cur.rowcount, rows

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from psycopg_pool import AsyncConnectionPool
 
 from fluxio.errors import StoreError, UsageError
 from fluxio.governance.audit.chain import Head
@@ -72,6 +73,7 @@ class PostgresAuditLog(PostgresTables):
         checkpoint_every: sign a checkpoint every N entries of a tenant.
         clock: the time source.
         redact: applied to every payload before it is digested and stored.
+        pool: an open pool to share (``PostgresAuditLog.beside(store)``).
     """
 
     def __init__(
@@ -81,6 +83,7 @@ class PostgresAuditLog(PostgresTables):
         schema: str | None = None,
         pool_size: int = 4,
         connect_timeout: float = 10.0,
+        pool: AsyncConnectionPool[Any] | None = None,
         signing_key: Ed25519PrivateKey | None = None,
         checkpoint_every: int | None = None,
         clock: Callable[[], float] = time.time,
@@ -92,6 +95,7 @@ class PostgresAuditLog(PostgresTables):
             pool_size=pool_size,
             connect_timeout=connect_timeout,
             name="fluxio-audit",
+            pool=pool,
         )
         self.sealer = Sealer(
             signing_key=signing_key, checkpoint_every=checkpoint_every, clock=clock, redact=redact
@@ -99,10 +103,8 @@ class PostgresAuditLog(PostgresTables):
 
     async def _tx(self, tenant_id: str, body: Callable[[Cursor], Awaitable[T]]) -> T:
         """Run ``body`` in one transaction scoped (by row-level security) to ``tenant_id``."""
-        await self.open()
         try:
-            async with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                await cur.execute("SELECT set_config('fluxio.tenant', %s, true)", (tenant_id,))
+            async with self.scoped(tenant_id) as cur:
                 return await body(cur)
         except psycopg.Error as exc:
             raise StoreError(

@@ -150,7 +150,8 @@ def _unique(scopes: Iterable[Scope | None]) -> Sequence[Scope]:
 
 
 async def ledger_for(store: Store, *, clock: Callable[[], float] = time.time) -> Ledger:
-    """Open the ledger living beside ``store``: the same SQLite file or PostgreSQL schema.
+    """Open the ledger living beside ``store``: the same SQLite file, or the same PostgreSQL
+    schema through the store's own connection pool.
 
     Raises:
         UsageError: the store is of a kind that has no ledger.
@@ -163,8 +164,7 @@ async def ledger_for(store: Store, *, clock: Callable[[], float] = time.time) ->
     if kind == "PostgresStore":  # imported only here: it needs the postgres extra
         from fluxio.governance.budgets.postgres import PostgresLedger
 
-        url, schema = getattr(store, "url"), getattr(store, "schema")  # noqa: B009
-        return await PostgresLedger.connect(url, schema=schema, clock=clock)
+        return PostgresLedger.beside(store, clock=clock)  # type: ignore[arg-type]
     raise UsageError(
         f"there is no budget ledger for a {kind}; pass MemoryLedger(), SQLiteLedger(path) or "
         "PostgresLedger.connect(url) to BudgetEnforcer yourself"

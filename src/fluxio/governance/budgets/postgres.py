@@ -15,6 +15,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+from psycopg_pool import AsyncConnectionPool
+
 from fluxio.errors import StoreError, UsageError
 from fluxio.governance.budgets import bookkeeping
 from fluxio.governance.budgets.decision import Totals
@@ -43,7 +45,6 @@ __all__ = ["PostgresLedger"]
 
 T = TypeVar("T")
 SYSTEM_SCOPE = "*"
-_SCOPE = "SELECT set_config('fluxio.tenant', %s, true)"
 _LOCK_ID = "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))"
 _TRANSIENT = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 _ATTEMPTS = 5
@@ -69,6 +70,7 @@ class PostgresLedger(PostgresTables):
         pool_size: connections this ledger may open.
         connect_timeout: seconds to wait for a connection.
         clock: the time source (epoch seconds).
+        pool: an open pool to share (``PostgresLedger.beside(store)``).
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class PostgresLedger(PostgresTables):
         pool_size: int = 4,
         connect_timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
+        pool: AsyncConnectionPool[Any] | None = None,
     ) -> None:
         super().__init__(
             url,
@@ -86,20 +89,15 @@ class PostgresLedger(PostgresTables):
             pool_size=pool_size,
             connect_timeout=connect_timeout,
             name="fluxio-budgets",
+            pool=pool,
         )
         self.clock = clock
 
     async def _tx(self, tenant: str, body: Callable[[_Cursor], Awaitable[T]]) -> T:
         """Run ``body`` in one transaction in ``tenant``'s scope, retrying deadlocks."""
-        await self.open()
         for attempt in range(1, _ATTEMPTS + 1):
             try:
-                async with (
-                    self._pool.connection() as conn,
-                    conn.transaction(),
-                    conn.cursor() as cur,
-                ):
-                    await cur.execute(_SCOPE, (tenant,))
+                async with self.scoped(tenant) as cur:
                     return await body(_Cursor(cur))
             except _TRANSIENT:
                 if attempt == _ATTEMPTS:
@@ -165,7 +163,3 @@ class PostgresLedger(PostgresTables):
         """See ``Ledger.estimate_history``."""
         scope = tenant or SYSTEM_SCOPE
         return await self._tx(scope, lambda c: bookkeeping.estimate_history(c, tenant, since))
-
-    async def close(self) -> None:
-        """Close the pool."""
-        await self._pool.close()
