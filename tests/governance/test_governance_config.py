@@ -13,6 +13,7 @@ from fluxio.governance import Actor
 from fluxio.governance.audit import AuditQuery, generate_signing_key, write_key_pair
 from fluxio.governance.config import load_governance, open_governance
 from fluxio.store.base import Store
+from fluxio.store.sqlite import SQLiteStore
 from fluxio.tools import call_tool, tool
 
 pytestmark = pytest.mark.anyio
@@ -145,3 +146,29 @@ approvals: {route: {approvers: ["role:finance"]}}
     assert actions.count("policy.decision") == 3
     assert actions.count("approval.cancelled") == 1
     assert actions[-1] == "run.cancelled"
+
+
+async def test_a_changed_configuration_is_audited_once(tmp_path: Path) -> None:
+    text = "policies: [policies.yaml]\nbudgets: [{name: daily, scope: day, limit_usd: 20}]\n"
+    path = write(tmp_path, text, **{"policies.yaml": POLICIES})
+    store = SQLiteStore(tmp_path / "fluxio.db", durability="normal")
+
+    async def opened() -> list[Any]:
+        async with open_governance(load_governance(path), store, tenant="acme") as governance:
+            assert governance.trail.log is not None
+            query = AuditQuery(action="config.changed")
+            return await governance.trail.log.entries("acme", query)
+
+    [first] = await opened()
+    assert first.target == f"governance:{path.resolve()}"
+    assert [p["id"] for p in first.payload["policies"]] == ["no-deletes", "review-refunds"]
+    assert len(await opened()) == 1  # the same configuration: nothing new to record
+    (tmp_path / "policies.yaml").write_text(POLICIES.replace("50.0", "75.0"))
+    changed = await opened()
+    assert len(changed) == 2
+    assert changed[1].inputs_digest != first.inputs_digest
+    before = {p["id"]: p["digest"] for p in first.payload["policies"]}
+    after = {p["id"]: p["digest"] for p in changed[1].payload["policies"]}
+    assert before["no-deletes"] == after["no-deletes"]
+    assert before["review-refunds"] != after["review-refunds"]
+    await store.close()

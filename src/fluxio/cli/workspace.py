@@ -156,7 +156,7 @@ async def open_workspace(settings: Settings, *, create: bool = True) -> AsyncIte
     file = load_governance(governance_path)
     store = await open_store(settings, create=create)
     try:
-        async with open_governance(file, store) as governance:
+        async with open_governance(file, store, tenant=settings.tenant) as governance:
             yield Workspace(settings, store, governance)
             await governance.flush()
     finally:

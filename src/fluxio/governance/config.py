@@ -23,6 +23,7 @@ steps' commits on SQLite, approvals, limit counters and budget ledgers live besi
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,18 @@ from fluxio.governance.approvals import (
     SQLiteApprovalStore,
     StoreSignals,
 )
-from fluxio.governance.audit import AuditLog, MemoryAuditLog, SQLiteAuditLog, load_signing_key
+from fluxio.governance.audit import (
+    Actor as AuditActor,
+)
+from fluxio.governance.audit import (
+    AuditEvent,
+    AuditLog,
+    AuditQuery,
+    MemoryAuditLog,
+    SQLiteAuditLog,
+    digest,
+    load_signing_key,
+)
 from fluxio.governance.autonomy import AutonomySettings
 from fluxio.governance.budgets import Budget, BudgetEnforcer, ledger_for
 from fluxio.governance.budgets.loader import budgets_from, load_budgets
@@ -60,7 +72,13 @@ if TYPE_CHECKING:
 from fluxio.store.memory import MemoryStore
 from fluxio.store.sqlite import SQLiteStore
 
-__all__ = ["GovernanceFile", "GovernanceSpec", "load_governance", "open_governance"]
+__all__ = [
+    "GovernanceFile",
+    "GovernanceSpec",
+    "load_governance",
+    "open_governance",
+    "record_configuration",
+]
 
 
 class _Spec(BaseModel):
@@ -112,6 +130,18 @@ class GovernanceFile:
     def audited(self) -> bool:
         """Whether runs governed by this file are audited."""
         return self.spec.audit is not False
+
+    def summary(self) -> dict[str, Any]:
+        """What is in force, as JSON: settings as written, each policy by id and digest."""
+        spec = self.spec.model_dump(mode="json", exclude={"policies", "budgets"})
+        return {
+            **spec,
+            "policies": [
+                {"id": p.id, "version": p.version, "digest": digest(p.model_dump(mode="json"))}
+                for p in self.policies
+            ],
+            "budgets": [digest(dataclasses.asdict(b)) for b in self.budgets],
+        }
 
 
 def load_governance(path: str | Path) -> GovernanceFile:
@@ -165,8 +195,13 @@ def _named(file: Path, name: str) -> Path:
 
 
 @contextlib.asynccontextmanager
-async def open_governance(file: GovernanceFile, store: Store) -> AsyncIterator[Governance]:
+async def open_governance(
+    file: GovernanceFile, store: Store, *, tenant: str = "default"
+) -> AsyncIterator[Governance]:
     """The ``Governance`` guard ``file`` describes, its tables in ``store``'s database.
+
+    A configuration that differs from the one last recorded in ``tenant``'s audit chain is
+    recorded there first (``config.changed``, see ``record_configuration``).
 
     On SQLite the audit log, approvals and limit counters use the store's file (audit entries
     join the steps' commits); on PostgreSQL, the store's database and schema; with a
@@ -194,6 +229,8 @@ async def open_governance(file: GovernanceFile, store: Store) -> AsyncIterator[G
         policies = None
         if file.policies:
             policies = PolicyEngine(file.policies, counter=counter, redactor_for=entity_redactors())
+        if audit is not None:
+            await record_configuration(audit, file, tenant)
         yield Governance(
             policies=policies,
             autonomy=spec.autonomy,
@@ -204,6 +241,27 @@ async def open_governance(file: GovernanceFile, store: Store) -> AsyncIterator[G
             store=store,
             redact=redact_value() if spec.redact else None,
         )
+
+
+async def record_configuration(audit: AuditLog, file: GovernanceFile, tenant: str) -> bool:
+    """Append ``config.changed`` to ``tenant``'s chain if ``file`` says something new.
+
+    The entry's ``inputs_digest`` covers the whole configuration (every policy's content,
+    autonomy, checkpoints, approval routes, budgets, audit settings); its payload names what
+    is in force, with a digest per policy. Returns whether an entry was appended.
+    """
+    summary = file.summary()
+    fingerprint = digest(summary)
+    target = f"governance:{file.path.resolve()}"
+    query = AuditQuery(action="config.changed", target=target, newest_first=True, limit=1)
+    last = await audit.entries(tenant, query)
+    if last and last[0].inputs_digest == fingerprint:
+        return False
+    await audit.append(AuditEvent(
+        tenant, AuditActor("fluxio", "system"), "config.changed", target=target,
+        inputs_digest=fingerprint, payload=summary,
+    ))  # fmt: skip
+    return True
 
 
 async def _audit_log(file: GovernanceFile, store: Store) -> AuditLog:
