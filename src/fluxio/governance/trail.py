@@ -1,11 +1,13 @@
 """How the governance guard writes its audit entries, and what each entry says.
 
-``AuditTrail.record`` appends an entry. When the audit log is a ``SQLiteAuditLog`` on the
-same file as the engine's ``SQLiteStore``, the append is queued into the store's next group
-commit instead (``SQLiteStore.write_with_next_commit``): the guard records in the same
-event-loop turn in which the engine commits the step, so the entry and the step's outcome
-share one transaction and one fsync. Otherwise the append is awaited, and a failure fails
-the step (an action that cannot be audited does not count as done).
+``AuditTrail.record`` appends an entry. When the audit log lives with the engine's store (a
+``SQLiteAuditLog`` on the ``SQLiteStore``'s file, a ``PostgresAuditLog`` on the
+``PostgresStore``'s database and schema), the append is queued into the store's next group
+commit instead (``write_with_next_commit``): the guard records in the same event-loop turn in
+which the engine commits the step, so the entry and the step's outcome share one transaction
+(one fsync on SQLite, one round trip on PostgreSQL, where ``fluxio_audit_append`` completes
+the entry under the head's lock). Otherwise the append is awaited, and a failure fails the
+step (an action that cannot be audited does not count as done).
 """
 
 from __future__ import annotations
@@ -76,15 +78,24 @@ class AuditTrail:
             return self.log is None
         self._buffer.append(self._redacted(event))
         if len(self._buffer) == 1:
-            future = self.shared.write_with_next_commit(self._append_buffered)
+            op = self._append_buffered if isinstance(self.log, SQLiteAuditLog) else self._send
+            future = self.shared.write_with_next_commit(op)
             self._pending.add(future)
             future.add_done_callback(self._done)
         return True
 
-    def _append_buffered(self, cur: Any) -> int:
+    def _take(self) -> list[AuditEvent]:
         events, self._buffer = self._buffer, []
-        assert isinstance(self.log, SQLiteAuditLog)  # guaranteed by _shared
-        count: int = self.log.append_all_op(events)(cur)
+        return events
+
+    def _append_buffered(self, cur: Any) -> int:
+        """SQLite: the buffered entries, sealed and stored in the store's transaction."""
+        count: int = self.log.append_all_op(self._take())(cur)  # type: ignore[union-attr]
+        return count
+
+    async def _send(self, tx: Any) -> int:
+        """PostgreSQL: the buffered entries, sent in the store's pipelined transaction."""
+        count: int = await self.log.append_all_op(self._take())(tx)  # type: ignore[union-attr]
         return count
 
     def _redacted(self, event: AuditEvent) -> AuditEvent:
@@ -110,10 +121,18 @@ class AuditTrail:
             raise failure
 
 
-def _shared(log: AuditLog | None, store: Store | None) -> SQLiteStore | None:
-    if not isinstance(log, SQLiteAuditLog) or not isinstance(store, SQLiteStore):
+def _shared(log: AuditLog | None, store: Store | None) -> Any:
+    """The store whose commits the log's appends can join: a ``SQLiteStore`` on the log's
+    file, or a ``PostgresStore`` on its database and schema (unless the log signs periodic
+    checkpoints, which need each hash back)."""
+    if isinstance(log, SQLiteAuditLog) and isinstance(store, SQLiteStore):
+        return store if log.path.resolve() == store.path.resolve() else None
+    if type(log).__name__ != "PostgresAuditLog" or type(store).__name__ != "PostgresStore":
         return None
-    return store if log.path.resolve() == store.path.resolve() else None
+    same = (getattr(log, "url", None), getattr(log, "schema", None)) == (
+        getattr(store, "url", None), getattr(store, "schema", None),
+    )  # fmt: skip
+    return store if same and log.sealer.checkpoint_every is None else None  # type: ignore[union-attr]
 
 
 def audit_actor(actor: Actor, step: ExecuteStepInput) -> AuditActor:

@@ -470,6 +470,49 @@ CREATE INDEX audit_entries_time ON audit_entries (tenant_id, timestamp);
 CREATE INDEX audit_entries_run ON audit_entries (tenant_id, run_id) WHERE run_id IS NOT NULL;
 """
 
+# An audit append in one statement: the head is locked, the entry completed and hashed inside
+# the database (the client sends the canonical JSON around prev_hash and seq, see
+# ``fluxio.governance.audit.entry.hashed_parts``), so an entry can join a step's pipelined
+# commit without a round trip to read the head first.
+_AUDIT_APPEND_POSTGRES = """
+CREATE FUNCTION fluxio_audit_append(
+    p_tenant TEXT, p_before TEXT, p_between TEXT, p_after TEXT,
+    p_timestamp DOUBLE PRECISION, p_actor_id TEXT, p_actor_type TEXT, p_action TEXT,
+    p_target TEXT, p_result TEXT, p_run_id TEXT, p_step_key TEXT, p_inputs_digest TEXT,
+    p_outputs_digest TEXT, p_duration_ms DOUBLE PRECISION, p_error TEXT,
+    p_policies_evaluated TEXT, p_policies_violated TEXT, p_approval_id TEXT,
+    p_reversibility TEXT, p_payload_digest TEXT, p_payload TEXT
+) RETURNS TABLE (seq BIGINT, prev_hash TEXT, hash TEXT) LANGUAGE plpgsql AS $$
+DECLARE
+    v_seq BIGINT;
+    v_prev TEXT;
+    v_hash TEXT;
+BEGIN
+    SELECT h.seq, h.hash INTO v_seq, v_prev FROM audit_heads h
+    WHERE h.tenant_id = p_tenant FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (p_tenant, 0, repeat('0', 64))
+        ON CONFLICT (tenant_id) DO NOTHING;
+        SELECT h.seq, h.hash INTO v_seq, v_prev FROM audit_heads h
+        WHERE h.tenant_id = p_tenant FOR UPDATE;
+    END IF;
+    v_seq := v_seq + 1;
+    v_hash := encode(sha256(convert_to(
+        p_before || '"' || v_prev || '"' || p_between || v_seq::text || p_after, 'UTF8'
+    )), 'hex');
+    INSERT INTO audit_entries (tenant_id, seq, timestamp, actor_id, actor_type, action, target,
+        result, run_id, step_key, inputs_digest, outputs_digest, duration_ms, error,
+        policies_evaluated, policies_violated, approval_id, reversibility, payload_digest,
+        prev_hash, hash, payload)
+    VALUES (p_tenant, v_seq, p_timestamp, p_actor_id, p_actor_type, p_action, p_target,
+        p_result, p_run_id, p_step_key, p_inputs_digest, p_outputs_digest, p_duration_ms,
+        p_error, p_policies_evaluated, p_policies_violated, p_approval_id, p_reversibility,
+        p_payload_digest, v_prev, v_hash, p_payload);
+    UPDATE audit_heads SET seq = v_seq, hash = v_hash WHERE tenant_id = p_tenant;
+    RETURN QUERY SELECT v_seq, v_prev, v_hash;
+END $$;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "runs, journal and signals", _INITIAL_SQLITE, _INITIAL_POSTGRES),
     Migration(
@@ -513,6 +556,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "audit entries in one b-tree (WITHOUT ROWID, SQLite); PostgreSQL unchanged",
         _AUDIT_WITHOUT_ROWID_SQLITE,
         "",
+    ),
+    Migration(
+        9,
+        "fluxio_audit_append: an audit append in one statement (PostgreSQL)",
+        "",
+        _AUDIT_APPEND_POSTGRES,
     ),
 )
 

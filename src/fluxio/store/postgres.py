@@ -224,13 +224,24 @@ class PostgresStore:
     # -- group commit --------------------------------------------------------------------
 
     async def _write(self, op: Op, solo: Solo | None = None) -> Any:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append((op, future))
+        future = self.write_with_next_commit(op)
         if solo is not None:
             self._solo[future] = solo
+        return await future
+
+    def write_with_next_commit(self, op: Op) -> asyncio.Future[Any]:
+        """Queue ``op`` (an async function of the batch's transaction) for the next group
+        commit, without waiting.
+
+        An op queued in the same event-loop turn as a run's commit goes out in the same
+        pipelined transaction, so a record about a step, such as its audit entry, costs no
+        transaction or round trip of its own. The future gets the op's result or error.
+        """
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((op, future))
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush())
-        return await future
+        return future
 
     async def _flush(self) -> None:
         """Apply queued writes, a batch per transaction, until none are left."""

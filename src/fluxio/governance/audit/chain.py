@@ -31,6 +31,7 @@ __all__ = [
     "Sealed",
     "VerifyReport",
     "entry_hash",
+    "payload_digest_of",
     "seal",
     "sealing",
     "verify",
@@ -144,13 +145,14 @@ def sealing(event: AuditEvent, head: Head, now: float) -> Sealed:
     """What sealing ``event`` after ``head`` adds (``seal`` without building the entry)."""
     seq = head.seq + 1
     timestamp = event.timestamp if event.timestamp is not None else now
-    payload_digest = _payload_digest(event)
+    payload_digest = payload_digest_of(event)
     json = hashed_json(event, seq, timestamp, payload_digest, head.hash)
     hash_ = hashlib.sha256(json.encode("utf-8")).hexdigest()
     return Sealed(seq, timestamp, payload_digest, head.hash, hash_)
 
 
-def _payload_digest(event: AuditEvent) -> str | None:
+def payload_digest_of(event: AuditEvent) -> str | None:
+    """The digest of the event's payload (``None`` without one); refuses a non-JSON one."""
     if event.payload is None:
         return None
     try:

@@ -306,8 +306,23 @@ def hashed_json(
 ) -> str:
     """``canonical_json(hashed_record(...))``, written out directly (the hot path of sealing
     and verifying: no intermediate dict, no generic walk)."""
+    before, between, after = hashed_parts(source, timestamp, payload_digest)
+    if type(seq) is not int:  # the generic renderer explains or copes
+        return canonical_json(hashed_record(source, seq, timestamp, payload_digest, prev_hash))
+    return before + _text(prev_hash) + between + str(seq) + after
+
+
+def hashed_parts(
+    source: AuditEvent | AuditEntry, timestamp: float, payload_digest: str | None
+) -> tuple[str, str, str]:
+    """The canonical JSON of the hashed fields around the two that the chain decides:
+    ``before + json(prev_hash) + between + str(seq) + after`` is ``hashed_json``.
+
+    A database that holds the chain's head (PostgreSQL's ``fluxio_audit_append``) completes
+    and hashes it under its own lock, so an append needs no read of the head first.
+    """
     try:
-        values = (
+        head = _HASHED_BEFORE % (
             _text(source.action),
             _text(source.actor.id),
             _text(source.actor.type),
@@ -319,27 +334,34 @@ def hashed_json(
             _optional(payload_digest),
             _texts(source.policies_evaluated),
             _texts(source.policies_violated),
-            _text(prev_hash),
+        )
+        middle = _HASHED_BETWEEN % (
             _text(source.result),
             _optional(source.reversibility),
             _optional(source.run_id),
-            _int(seq),
+        )
+        tail = _HASHED_AFTER % (
             _optional(source.step_key),
             _text(source.target),
             _text(source.tenant_id),
             _num(timestamp),
         )
     except (TypeError, ValueError):  # an odd value: the generic renderer explains or copes
-        return canonical_json(hashed_record(source, seq, timestamp, payload_digest, prev_hash))
-    return _HASHED_TEMPLATE % values
+        text = canonical_json(hashed_record(source, 0, timestamp, payload_digest, _MARK))
+        head, rest = text.split(f'"prev_hash":"{_MARK}"')
+        middle, tail = rest.split('"seq":0')
+        return head + '"prev_hash":', middle + '"seq":', tail
+    return head, middle, tail
 
 
-_HASHED_TEMPLATE = (
+_HASHED_BEFORE = (
     '{"action":%s,"actor":{"id":%s,"type":%s},"approval_id":%s,"duration_ms":%s,"error":%s,'
     '"inputs_digest":%s,"outputs_digest":%s,"payload_digest":%s,"policies_evaluated":%s,'
-    '"policies_violated":%s,"prev_hash":%s,"result":%s,"reversibility":%s,"run_id":%s,'
-    '"seq":%s,"step_key":%s,"target":%s,"tenant_id":%s,"timestamp":%s}'
+    '"policies_violated":%s,"prev_hash":'
 )
+_HASHED_BETWEEN = ',"result":%s,"reversibility":%s,"run_id":%s,"seq":'
+_HASHED_AFTER = ',"step_key":%s,"target":%s,"tenant_id":%s,"timestamp":%s}'
+_MARK = "~prev~"  # not hex, so no real hash: marks where prev_hash goes in the generic text
 
 
 def _text(value: Any) -> str:

@@ -8,6 +8,7 @@ machines never fork a chain: they queue on that row. Every transaction sets
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -16,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from psycopg_pool import AsyncConnectionPool
 
 from fluxio.errors import StoreError, UsageError
-from fluxio.governance.audit.chain import Head
+from fluxio.governance.audit.chain import Head, seal
 from fluxio.governance.audit.entry import Actor, AuditEntry, AuditEvent
 from fluxio.governance.audit.log import AuditQuery, Redact, Sealer, erasable, erasure_event
 from fluxio.governance.audit.signing import Checkpoint
@@ -26,12 +27,11 @@ from fluxio.governance.audit.sql import (
     GET_ENTRY,
     GET_HEAD,
     INSERT_CHECKPOINT,
-    INSERT_ENTRY,
     LIST_CHECKPOINTS,
     SELECT_ENTRIES,
+    append_params,
     checkpoint_row,
     entry_from_row,
-    entry_row,
     order_and_limit,
     postgres,
     where,
@@ -50,15 +50,17 @@ __all__ = ["PostgresAuditLog"]
 
 T = TypeVar("T")
 Cursor = psycopg.AsyncCursor[Any]
-_INSERT_ENTRY = postgres(INSERT_ENTRY)
 _INSERT_CHECKPOINT = postgres(INSERT_CHECKPOINT)
 _GET_HEAD = postgres(GET_HEAD)
 _LOCK_HEAD = postgres(GET_HEAD + " FOR UPDATE")
-_SET_HEAD = "UPDATE audit_heads SET seq = %s, hash = %s WHERE tenant_id = %s"
 _GET_ENTRY = postgres(GET_ENTRY)
 _ERASE_PAYLOAD = postgres(ERASE_PAYLOAD)
 _GET_CHECKPOINT = postgres(GET_CHECKPOINT)
 _LIST_CHECKPOINTS = postgres(LIST_CHECKPOINTS)
+_APPEND = (
+    b"SELECT * FROM fluxio_audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+    b"%s, %s, %s, %s, %s, %s, %s, %s)"
+)
 
 
 class PostgresAuditLog(PostgresTables):
@@ -119,14 +121,40 @@ class PostgresAuditLog(PostgresTables):
         return await self._tx(event.tenant_id, lambda cur: self._append(cur, event))
 
     async def _append(self, cur: Cursor, event: AuditEvent) -> AuditEntry:
-        head = await _locked_head(cur, event.tenant_id)
-        entry = self.sealer.seal(event, head)
-        checkpoint = self.sealer.due(entry)
-        await cur.execute(_INSERT_ENTRY, entry_row(entry))
-        await cur.execute(_SET_HEAD, (entry.seq, entry.hash, entry.tenant_id))
-        if checkpoint is not None:
+        """One statement (``fluxio_audit_append``): the database locks the head, completes
+        and hashes the entry, and moves the head; the entry is rebuilt from what it says."""
+        event = self.sealer.redacted(event)
+        timestamp = event.timestamp if event.timestamp is not None else self.sealer.clock()
+        await cur.execute(_APPEND, append_params(event, timestamp))
+        row = await cur.fetchone()
+        assert row is not None  # the function always returns its row
+        seq, prev_hash, hash_ = row
+        entry = seal(dataclasses.replace(event, timestamp=timestamp), Head(seq - 1, prev_hash), 0)
+        if entry.hash != hash_:  # the database and this process disagree on the JSON
+            raise StoreError(
+                f"PostgreSQL hashed audit entry {seq} of tenant {event.tenant_id!r} as {hash_}, "
+                f"this process as {entry.hash}; the transaction was rolled back"
+            )
+        if checkpoint := self.sealer.due(entry):
             await cur.execute(_INSERT_CHECKPOINT, checkpoint_row(checkpoint))
         return entry
+
+    def append_all_op(self, events: Sequence[AuditEvent]) -> Callable[[Any], Awaitable[int]]:
+        """The appends of ``events`` as an operation of a ``PostgresStore`` batch: one
+        statement each, sent without waiting for results, so the entries join the steps'
+        pipelined commit (``store.write_with_next_commit``). Not for logs that sign
+        checkpoints (a checkpoint needs the hash back; use ``append``)."""
+
+        async def op(tx: Any) -> int:
+            # Stable by tenant: each tenant's entries keep their order, and concurrent
+            # batches lock the tenants' heads in one order (no deadlock between them).
+            for event in sorted(events, key=_tenant):
+                redacted = self.sealer.redacted(event)
+                timestamp = event.timestamp if event.timestamp is not None else self.sealer.clock()
+                await tx.cur.execute(_APPEND, append_params(redacted, timestamp))
+            return len(events)
+
+        return op
 
     async def erase_payload(
         self, tenant_id: str, seq: int, *, actor: Actor, reason: str
@@ -193,6 +221,10 @@ class PostgresAuditLog(PostgresTables):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+def _tenant(event: AuditEvent) -> str:
+    return event.tenant_id
 
 
 async def _locked_head(cur: Cursor, tenant_id: str) -> Head:

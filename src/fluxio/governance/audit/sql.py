@@ -11,8 +11,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from fluxio.governance.audit.chain import Sealed
-from fluxio.governance.audit.entry import Actor, AuditEntry, AuditEvent
+from fluxio.governance.audit.chain import Sealed, payload_digest_of
+from fluxio.governance.audit.entry import Actor, AuditEntry, AuditEvent, hashed_parts
 from fluxio.governance.audit.log import AuditQuery
 from fluxio.governance.audit.signing import Checkpoint
 
@@ -26,6 +26,7 @@ __all__ = [
     "INSERT_ENTRY",
     "LIST_CHECKPOINTS",
     "SELECT_ENTRIES",
+    "append_params",
     "checkpoint_row",
     "entry_from_row",
     "entry_row",
@@ -106,6 +107,21 @@ def entry_from_row(row: Sequence[Any]) -> AuditEntry:
         policies_violated=tuple(json.loads(violated)), approval_id=approval_id,
         reversibility=reversibility, payload_digest=payload_digest, prev_hash=prev, hash=hash_,
         payload=None if payload is None else json.loads(payload),
+    )  # fmt: skip
+
+
+def append_params(event: AuditEvent, timestamp: float) -> tuple[Any, ...]:
+    """The arguments of ``fluxio_audit_append`` (PostgreSQL) for ``event`` at ``timestamp``:
+    the tenant, the canonical JSON around prev_hash and seq, then the columns it stores."""
+    payload_digest = payload_digest_of(event)
+    before, between, after = hashed_parts(event, timestamp, payload_digest)
+    payload = None if event.payload is None else _json(event.payload)
+    return (
+        event.tenant_id, before, between, after, timestamp, event.actor.id, event.actor.type,
+        event.action, event.target, event.result, event.run_id, event.step_key,
+        event.inputs_digest, event.outputs_digest, event.duration_ms, event.error,
+        _ids(event.policies_evaluated), _ids(event.policies_violated), event.approval_id,
+        event.reversibility, payload_digest, payload,
     )  # fmt: skip
 
 
