@@ -6,8 +6,10 @@ Usage::
     python bench/governance_step.py --steps 100 --runs 3
 
 A run of ``--steps`` no-op steps on a SQLite store is timed, at durability ``normal`` (the
-harder case: a commit costs no fsync, so governance's own work shows) and at the default
-``full`` (ungoverned and governed with 10 policies):
+harder case: a commit costs no fsync, so governance's own work shows), at the default
+``full``, and on PostgreSQL (``$FLUXIO_TEST_POSTGRES_URL`` or 127.0.0.1/test; the audit log
+beside the store; ``--no-postgres`` leaves it out), ungoverned and governed with 10
+policies:
 
 - ``ungoverned``: no interceptor;
 - ``governed``: ``Governance`` with 10 or 100 active policies (two rules each, one in ten
@@ -37,6 +39,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common
+import pg
 from fluxio.engine import Engine, RunContext
 from fluxio.governance import AutonomySettings, Governance, Policy, PolicyEngine, SQLiteAuditLog
 from fluxio.governance.audit import verify
@@ -84,12 +87,15 @@ def workflow(steps: int) -> Any:
     return run
 
 
-async def sample(steps: int, mode: str, count: int, durability: Durability = "normal") -> float:
+async def sample(steps: int, mode: str, count: int, durability: str = "normal") -> float:
     """Microseconds per step of one run of ``steps`` steps (after a warm-up run)."""
+    if durability == "postgres":
+        return await pg_sample(steps, mode, count)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fluxio.db"
-        store = SQLiteStore(path, durability=durability)
-        audit = SQLiteAuditLog(path, durability=durability)
+        level: Durability = "full" if durability == "full" else "normal"
+        store = SQLiteStore(path, durability=level)
+        audit = SQLiteAuditLog(path, durability=level)
         interceptors: list[Any] = []
         audited = mode in ("governed", "audit awaited")
         if mode != "ungoverned":
@@ -115,12 +121,48 @@ async def sample(steps: int, mode: str, count: int, durability: Durability = "no
         return elapsed
 
 
+async def pg_sample(steps: int, mode: str, count: int) -> float:
+    """``sample`` on PostgreSQL: the audit log beside the store (its pool, its commits)."""
+    from fluxio.governance.audit.postgres import PostgresAuditLog
+    from fluxio.store.postgres import PostgresStore
+
+    admin = pg.url()
+    schema = pg.create(admin)
+    store = await PostgresStore.connect(admin, schema=schema)
+    try:
+        audit = PostgresAuditLog.beside(store) if mode == "governed" else None
+        interceptors: list[Any] = []
+        if mode != "ungoverned":
+            interceptors = [
+                Governance(
+                    policies=PolicyEngine(policies(count)),
+                    autonomy=AutonomySettings(default=3),
+                    audit=audit,
+                    store=store,
+                )
+            ]
+        engine = Engine(store, workflows={"w": workflow(steps)}, interceptors=interceptors)
+        await engine.run("w")
+        started = time.perf_counter()
+        await engine.run("w")
+        elapsed = (time.perf_counter() - started) * 1e6 / steps
+        if audit is not None:
+            entries = await audit.entries("default")
+            assert len(entries) == 2 * steps + 4
+            assert verify("default", entries).ok
+        return elapsed
+    finally:
+        await store.close()
+        pg.drop(admin, schema)
+
+
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--steps", type=int, default=300, help="steps per sample")
     parser.add_argument("--runs", type=int, default=7, help="samples per measurement")
+    parser.add_argument("--no-postgres", action="store_true", help="leave out the PostgreSQL cases")
     args = parser.parse_args(argv)
-    cases: list[tuple[str, int, Durability]] = [
+    cases: list[tuple[str, int, str]] = [
         ("ungoverned", 0, "normal"),
         ("governed", 10, "normal"),
         ("governed", 100, "normal"),
@@ -129,7 +171,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         ("ungoverned", 0, "full"),
         ("governed", 10, "full"),
     ]
-    samples: dict[tuple[str, int, Durability], list[float]] = {case: [] for case in cases}
+    if not args.no_postgres:
+        if (trouble := pg.problem(pg.url())) is not None:
+            raise SystemExit(trouble)
+        cases += [("ungoverned", 0, "postgres"), ("governed", 10, "postgres")]
+    samples: dict[tuple[str, int, str], list[float]] = {case: [] for case in cases}
     for _ in range(args.runs):  # interleaved, so machine noise hits every case alike
         for case in cases:
             samples[case].append(asyncio.run(sample(args.steps, *case)))

@@ -374,6 +374,8 @@ def test_the_governed_step_benchmark_still_runs_and_reports_every_case() -> None
         ("normal", "audit awaited, 10 policies"),
         ("full", "ungoverned"),
         ("full", "governed, 10 policies"),
+        ("postgres", "ungoverned"),
+        ("postgres", "governed, 10 policies"),
     ]
     assert all(x["value"] > 0 and x["params"]["ratio"] > 0 for x in lines)
 
