@@ -130,3 +130,26 @@ async def test_a_newer_schema_is_refused_untouched(pg: PostgresStore, pg_schema:
         )
     with pytest.raises(IncompatibleDatabase, match="newer fluxio"):
         await PostgresStore.connect(pg.url, schema=pg_schema, pool_size=1)
+
+
+async def test_a_connection_whose_prepared_statements_were_lost_is_replaced(
+    postgres: PostgresSandbox, pg_schema: str
+) -> None:
+    """After an outage a pooled connection can believe a statement is prepared when the
+    server has no such statement (an interrupted pipeline); the store must not keep failing
+    on that connection forever."""
+    store = await PostgresStore.connect(postgres.app_url, schema=pg_schema, pool_size=1)
+    try:
+        await store.create_run(NewRun("r1", "acme", "wf", None, 1.0))
+        for _ in range(8):  # past psycopg's prepare threshold: the read is now prepared
+            assert await store.get_run("acme", "r1") is not None
+            await store.claim("w1", now=2.0, lease_seconds=30.0, limit=1, workflows=["none"])
+        async with store.pool.connection() as conn:  # the server forgets, psycopg does not
+            conn.pgconn.exec_(b"DEALLOCATE ALL")
+        for _ in range(3):
+            assert await store.get_run("acme", "r1") is not None
+            assert await store.claim(
+                "w1", now=2.0, lease_seconds=30.0, limit=1, workflows=["none"]
+            ) == []
+    finally:
+        await store.close()

@@ -22,7 +22,7 @@ from psycopg import AsyncCursor
 from psycopg_pool import AsyncConnectionPool
 
 from fluxio.errors import StoreError, UsageError
-from fluxio.store.postgres import PostgresStore, redact_url
+from fluxio.store.postgres import PostgresStore, pooled, redact_url
 
 __all__ = ["PostgresTables"]
 
@@ -107,7 +107,7 @@ class PostgresTables:
         """A cursor in one transaction that row-level security scopes to ``tenant_id``
         (``*``: every tenant, for system-wide reads)."""
         await self.open()
-        async with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        async with pooled(self._pool) as conn, conn.transaction(), conn.cursor() as cur:
             await cur.execute("SELECT set_config('fluxio.tenant', %s, true)", (tenant_id,))
             yield cur
 

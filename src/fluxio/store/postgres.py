@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -63,7 +63,13 @@ T = TypeVar("T")
 CHANNEL = sql.CHANNEL
 SYSTEM_SCOPE = "*"
 _MIGRATION_LOCK = 0x666C7578  # "flux": serializes schema upgrades of concurrent processes
-_TRANSIENT = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
+# Retried with backoff. InvalidSqlStatementName: the connection believed a statement was
+# prepared that the server does not have (an interrupted pipeline); ``pooled`` drops it.
+_TRANSIENT = (
+    pg_errors.DeadlockDetected,
+    pg_errors.SerializationFailure,
+    pg_errors.InvalidSqlStatementName,
+)
 
 
 @dataclass
@@ -262,7 +268,7 @@ class PostgresStore:
         for attempt in range(4):
             batch = [(op, future) for op, future in batch if not future.done()]
             try:
-                async with asyncio.timeout(self._command_timeout), self._pool.connection() as conn:
+                async with asyncio.timeout(self._command_timeout), pooled(self._pool) as conn:
                     if len(batch) > 1 and await self._together(conn, batch):
                         return
                     for op, future in batch:
@@ -281,7 +287,7 @@ class PostgresStore:
         """A batch of one single-statement write: one autocommit round trip."""
         for attempt in range(4):
             try:
-                async with asyncio.timeout(self._command_timeout), self._pool.connection() as conn:
+                async with asyncio.timeout(self._command_timeout), pooled(self._pool) as conn:
                     await conn.execute(*solo)
                 _settle(future, None)
                 return
@@ -310,7 +316,7 @@ class PostgresStore:
         """
         for attempt in range(4):
             try:
-                async with asyncio.timeout(self._command_timeout), self._pool.connection() as conn:
+                async with asyncio.timeout(self._command_timeout), pooled(self._pool) as conn:
                     (value,) = await self._transaction(conn, [op])
                     return value
             except _TRANSIENT as exc:
@@ -384,20 +390,25 @@ class PostgresStore:
 
     async def _read(self, tenant_id: str, query: str, params: Sequence[Any]) -> list[Any]:
         """A read in one tenant's scope: row-level security shows only that tenant's rows."""
-        try:
-            async with self._pool.connection() as conn:
-                try:
-                    async with conn.pipeline(), conn.cursor() as cur, conn.cursor() as rows:
-                        await cur.execute("BEGIN")
-                        await cur.execute(sql.SCOPE, (tenant_id,))
-                        await rows.execute(query, params)
-                        await cur.execute("COMMIT")
-                        return await rows.fetchall()
-                except BaseException:
-                    await _rollback(conn)
-                    raise
-        except psycopg.Error as exc:
-            raise translate(exc, self.url) from exc
+        for attempt in range(2):
+            try:
+                async with pooled(self._pool) as conn:
+                    try:
+                        async with conn.pipeline(), conn.cursor() as cur, conn.cursor() as rows:
+                            await cur.execute("BEGIN")
+                            await cur.execute(sql.SCOPE, (tenant_id,))
+                            await rows.execute(query, params)
+                            await cur.execute("COMMIT")
+                            return await rows.fetchall()
+                    except BaseException:
+                        await _rollback(conn)
+                        raise
+            except pg_errors.InvalidSqlStatementName as exc:
+                if attempt == 1:
+                    raise translate(exc, self.url) from exc
+            except psycopg.Error as exc:
+                raise translate(exc, self.url) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- the Store protocol --------------------------------------------------------------
 
@@ -695,6 +706,19 @@ def _fail(batch: list[tuple[Op, asyncio.Future[Any]]], error: Exception) -> None
     for _, future in batch:
         if not future.done():
             future.set_exception(error)
+
+
+@contextlib.asynccontextmanager
+async def pooled(pool: AsyncConnectionPool[Any]) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """A connection from ``pool``; one whose prepared statements fell out of step with the
+    server (SQLSTATE 26000, after a pipeline was interrupted mid-way) is closed instead of
+    going back, so the next attempt gets a fresh connection rather than the same error."""
+    async with pool.connection() as conn:
+        try:
+            yield conn
+        except pg_errors.InvalidSqlStatementName:
+            await conn.close()
+            raise
 
 
 def translate(exc: BaseException, url: str) -> Exception:

@@ -216,8 +216,10 @@ class PostgresLimitCounter:
     async def _run(self, tenant: str, sql: str, params: tuple[Any, ...]) -> list[Any]:
         import psycopg
 
+        from fluxio.store.postgres import pooled
+
         try:
-            async with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            async with pooled(self._pool) as conn, conn.transaction(), conn.cursor() as cur:
                 await cur.execute(_SCOPE, (tenant,))
                 await cur.execute(_sql(sql, "%s").encode(), params)
                 return await cur.fetchall() if cur.description else []
