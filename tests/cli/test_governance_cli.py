@@ -69,6 +69,7 @@ def test_a_held_call_is_decided_with_fluxio_approvals_and_the_run_continues(
     assert held.exit_code == 3, held.output
     approval, run_id = approval_in(held.output), run_id_in(held.output)
     assert f"fluxio --db {fluxio.db} approvals approve {approval}" in held.output
+    assert "· governance:approval.open" in held.output  # its bookkeeping, shown quietly
     wrong = fluxio("approve", run_id, approval)
     assert wrong.exit_code == 2
     assert "decide it with" in wrong.output

@@ -52,6 +52,11 @@ class ConsoleReporter:
         """Print a completed step: tick or cross, key, name, duration, error."""
         self.steps += 1
         where = "" if run.run_id == self.root else f"[dim]{escape(run.workflow)}[/] "
+        if ":guard" in entry.step_key and entry.ok:  # governance's own bookkeeping, quieter
+            name = f"{escape(entry.name):<16}"
+            key = escape(entry.step_key)
+            self.console.print(f"  [dim]· {where}{name} {duration(entry):>6}  {key}[/]")
+            return
         mark = "[green]✓[/]" if entry.ok else "[red]✗[/]"
         line = f"  {mark} {where}{escape(entry.name):<16} {duration(entry):>6}  "
         line += f"[dim]{escape(entry.step_key)}[/]"
