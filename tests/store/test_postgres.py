@@ -148,8 +148,9 @@ async def test_a_connection_whose_prepared_statements_were_lost_is_replaced(
             conn.pgconn.exec_(b"DEALLOCATE ALL")
         for _ in range(3):
             assert await store.get_run("acme", "r1") is not None
-            assert await store.claim(
-                "w1", now=2.0, lease_seconds=30.0, limit=1, workflows=["none"]
-            ) == []
+            assert (
+                await store.claim("w1", now=2.0, lease_seconds=30.0, limit=1, workflows=["none"])
+                == []
+            )
     finally:
         await store.close()
