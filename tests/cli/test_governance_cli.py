@@ -116,3 +116,38 @@ def test_a_bad_governance_file_is_a_clear_error_before_anything_runs(
     assert other.exit_code == 2
     assert "the governance file nope.yaml does not exist" in other.output
     assert not fluxio.db.exists()  # nothing was created or run
+
+
+def test_governance_check_shows_what_is_in_force(fluxio: Fluxio) -> None:
+    (fluxio.cwd / "policies.yaml").write_text(FORBID)
+    assert fluxio("audit", "keygen", "--key", "audit.pem").exit_code == 0
+    (fluxio.cwd / "governance.yaml").write_text("""
+policies: [policies.yaml]
+autonomy: {default: 4, tools: {"delete_*": 0}}
+checkpoints: {side_effects: true, skip: [lookup]}
+approvals:
+  route: {approvers: ["role:support-lead"], expires_after: 2d}
+  routes: {refund: {approvers: ["role:finance"], rule: all}}
+budgets: [{name: daily, scope: day, limit_usd: 20}]
+audit: {signing_key: audit.pem, checkpoint_every: 1000}
+""")
+    result = fluxio("governance", "check")
+    assert result.exit_code == 0, result.output
+    for shown in (
+        "1: no-refunds",
+        "default 4 (narrow autonomy); tool delete_* 0 (observe only)",
+        "side_effects (never: lookup)",
+        "role:support-lead, rule any, expires after 2d (reject)",
+        "refund: role:finance, rule all",
+        "daily: $20 per day",
+        "a checkpoint every 1000 entries",
+        "governance.yaml: valid; runs started or continued here obey it",
+    ):
+        assert shown in result.output
+    (fluxio.cwd / "governance.yaml").unlink()
+    missing = fluxio("governance", "check")
+    assert missing.exit_code == 2
+    assert "runs started here are not governed" in missing.output
+    other = fluxio("governance", "check", "policies.yaml")  # a policy file is not one
+    assert other.exit_code == 2
+    assert "policies.yaml" in other.output

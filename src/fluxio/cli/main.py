@@ -14,6 +14,7 @@ from fluxio.cli.commands import (
     costs,
     db,
     demo,
+    governance,
     mcp,
     policy,
     run,
@@ -77,6 +78,7 @@ app.add_typer(tools.app, name="tools")
 app.add_typer(mcp.app, name="mcp")
 app.add_typer(agents.app, name="agents")
 app.add_typer(policy.app, name="policy")
+app.add_typer(governance.app, name="governance")
 app.add_typer(audit.app, name="audit")
 app.add_typer(approvals.app, name="approvals")
 app.command("costs")(costs.costs)
