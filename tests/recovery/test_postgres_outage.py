@@ -96,19 +96,25 @@ async def test_workers_reconnect_after_every_connection_is_cut_and_all_runs_fini
     # connections come back (fast workers can finish a first batch before a later outage).
     first, during = ids[: RUNS // 2], ids[RUNS // 2 :]
     await start(engine, first)
+    started = list(first)
     workers = [pool.spawn(lease=2.0, concurrency=50) for _ in range(WORKERS)]
     recovered: list[float] = []
     for outage in range(OUTAGES):
         mark = len(pool.ledger())
 
-        async def working(mark: int = mark) -> bool:
-            return len(pool.ledger()) > mark + 5
+        async def working(mark: int = mark, started: tuple[str, ...] = tuple(started)) -> bool:
+            if len(pool.ledger()) > mark + 5:
+                return True  # an outage now cuts work in flight
+            runs = await all_runs(engine, started)
+            return all(r.status is RunStatus.COMPLETED for r in runs)  # or nothing is left
 
         await wait_until(working, timeout=60, what="the workers to make progress", pool=pool)
         await asyncio.sleep(rng.uniform(0.1, 0.8))
         accepted, began = proxy.accepted, time.monotonic()
         outage_task = asyncio.create_task(proxy.outage(OUTAGE_SECONDS))
-        await start(engine, during[outage::OUTAGES])  # arrives while the workers are cut off
+        arriving = during[outage::OUTAGES]
+        await start(engine, arriving)  # while the workers are cut off
+        started += arriving
         await outage_task
         mark = len(pool.ledger())
 
