@@ -16,7 +16,12 @@ before anything about it is journaled (``admit_step``, in run code):
 Around the execution (``execute_step``) it settles the budget with the actual cost and
 records the call's audit entry (with the policies evaluated and violated and the approval).
 A denial, a draft, an approval request or decision, and a budget event each get their own
-entry (see ``trail``).
+entry (see ``trail``). A clean ``allow`` is remembered when nothing but the call itself can
+change it (``Judge.remembered``), so a repeated call is not evaluated again.
+
+As a ``RunObserver`` it also hears runs start and end: it records ``run.started`` and
+``run.completed`` / ``failed`` / ``cancelled``, and withdraws the open approval requests of a
+run that ended. Starting a child run passes ``admit_step`` too (``child:<workflow>``).
 """
 
 from __future__ import annotations
