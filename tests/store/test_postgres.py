@@ -11,8 +11,15 @@ import pytest
 
 from fluxio.errors import IncompatibleDatabase, StoreError
 from fluxio.store.migrations import LATEST
-from fluxio.store.postgres import PostgresStore, redact_url
-from fluxio.store.records import NewRun, RunQuery
+from fluxio.store.postgres import CHANNEL, PostgresStore, redact_url
+from fluxio.store.records import (
+    Commit,
+    ConcurrencyLimit,
+    NewRun,
+    RunQuery,
+    RunStatus,
+    Transition,
+)
 from fluxio.testing.postgres import APP_PASSWORD, PostgresSandbox
 
 pytestmark = pytest.mark.anyio
@@ -154,3 +161,23 @@ async def test_a_connection_whose_prepared_statements_were_lost_is_replaced(
             )
     finally:
         await store.close()
+
+
+async def test_a_run_leaving_a_capped_slot_wakes_the_workers_at_once(
+    pg: PostgresStore, postgres: PostgresSandbox
+) -> None:
+    """Under a concurrency limit, a waiting worker hears that a slot is free (NOTIFY) rather
+    than finding out at its next poll."""
+    await pg.set_limit(ConcurrencyLimit("acme", "*", 1))
+    for run_id in ("r1", "r2"):
+        await pg.create_run(_new(run_id, "acme"))
+    [first] = await pg.claim("w1", now=1000.0, lease_seconds=30.0, limit=10)
+    assert await pg.claim("w2", now=1000.0, lease_seconds=30.0, limit=10) == []  # capped
+    async with await psycopg.AsyncConnection.connect(postgres.app_url, autocommit=True) as conn:
+        await conn.execute(f"LISTEN {CHANNEL}")
+        done = Transition(RunStatus.COMPLETED, result=1)
+        await pg.commit(Commit(first.lease, transition=done, now=1001.0))
+        heard = [n async for n in conn.notifies(timeout=5.0, stop_after=1)]
+    assert len(heard) == 1
+    [second] = await pg.claim("w2", now=1002.0, lease_seconds=30.0, limit=10)
+    assert second.run.run_id == "r2"

@@ -142,6 +142,9 @@ class PostgresStore:
         )
         self._pending: list[tuple[Op, asyncio.Future[Any]]] = []
         self._solo: dict[asyncio.Future[Any], Solo] = {}
+        # Whether concurrency limits exist (seen by the last claim, or set here): then a run
+        # that leaves its lease NOTIFYs, so a worker waiting for the slot claims at once.
+        self._capped = False
         self._flusher: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
         self._wake_callbacks: list[Callable[[], None]] = []
@@ -452,7 +455,8 @@ class PostgresStore:
             await probe.execute(sql.HAS_LIMITS)  # sent with it: one round trip
             runs = [sql.run_of(r) for r in await leased.fetchall()]
             limited = await probe.fetchone()
-            if runs or not (limited and limited[0]):
+            self._capped = bool(limited and limited[0])
+            if runs or not self._capped:
                 return await sql.claims_for(tx.cur, runs, worker_id) if runs else []
             capacity = await _capacity(tx, now)
             if capacity and not sql.has_room(capacity):
@@ -484,6 +488,7 @@ class PostgresStore:
                     sql.UPSERT_LIMIT, (limit.tenant_id, limit.queue, limit.max_active)
                 )
                 tx.wakes = True  # a raised limit may free capacity
+                self._capped = True
 
         await self._write(op)
 
@@ -524,6 +529,8 @@ class PostgresStore:
 
         async def op(tx: _Tx) -> None:
             await _apply_commit(tx, commit)
+            if self._capped and commit.transition is not None:
+                tx.wakes = True  # the run's slot under a concurrency limit is free now
 
         await self._write(op)
 
