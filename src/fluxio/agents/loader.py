@@ -23,12 +23,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from fluxio.agents.definition import AgentDefinition
 from fluxio.errors import DefinitionError, UsageError
 from fluxio.tools import ToolRegistry
+from fluxio.yamlsource import parse_yaml
 
 __all__ = ["load_agents"]
 
@@ -42,33 +42,10 @@ class _Doc:
 
     def __init__(self, text: str, file: str) -> None:
         self.file = file
-        self.lines: dict[Loc, int] = {}
-        self._scalars = yaml.SafeLoader("")
-        try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            raise self.fail(
-                f"cannot parse the file: {exc.problem}", mark.line + 1 if mark else None
-            ) from None
-        if node is None:
+        self.data, line_map = parse_yaml(text, file)
+        self.lines: dict[Loc, int] = line_map.lines
+        if self.data is None:
             raise self.fail("the file is empty; define an agent with `name:`", 1)
-        self.data = self._walk(node, ())
-
-    def _walk(self, node: yaml.Node, loc: Loc) -> Any:
-        self.lines.setdefault(loc, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            result: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = self._scalars.construct_object(key_node)
-                if key in result:
-                    raise self.fail(f"key {key!r} appears twice", key_node.start_mark.line + 1)
-                self.lines[(*loc, key)] = key_node.start_mark.line + 1
-                result[key] = self._walk(value_node, (*loc, key))
-            return result
-        if isinstance(node, yaml.SequenceNode):
-            return [self._walk(item, (*loc, i)) for i, item in enumerate(node.value)]
-        return self._scalars.construct_object(node)
 
     def error(self, message: str, loc: Loc, suggestion: str | None = None) -> DefinitionError:
         while loc and loc not in self.lines:

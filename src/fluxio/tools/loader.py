@@ -29,13 +29,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from fluxio.errors import DefinitionError, UsageError
 from fluxio.tools.contract import ToolContract
 from fluxio.tools.decorator import describe_function
 from fluxio.tools.runtime import Tool
+from fluxio.yamlsource import parse_yaml
 
 __all__ = ["load_tools"]
 
@@ -53,32 +53,10 @@ class _Doc:
 
     def __init__(self, text: str, file: str) -> None:
         self.file = file
-        self.lines: dict[Loc, int] = {}
-        self._scalars = yaml.SafeLoader("")
-        try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark is not None else None
-            raise self._fail(f"cannot parse the file: {exc.problem}", line) from None
-        if node is None:
+        self.data, line_map = parse_yaml(text, file)
+        self.lines: dict[Loc, int] = line_map.lines
+        if self.data is None:
             raise self._fail("the file is empty; define a tool with `name:` and `handler:`", 1)
-        self.data = self._walk(node, ())
-
-    def _walk(self, node: yaml.Node, loc: Loc) -> Any:
-        self.lines.setdefault(loc, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            result: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = self._scalars.construct_object(key_node)
-                if key in result:
-                    raise self._fail(f"key {key!r} appears twice", key_node.start_mark.line + 1)
-                self.lines[(*loc, key)] = key_node.start_mark.line + 1
-                result[key] = self._walk(value_node, (*loc, key))
-            return result
-        if isinstance(node, yaml.SequenceNode):
-            return [self._walk(item, (*loc, i)) for i, item in enumerate(node.value)]
-        return self._scalars.construct_object(node)
 
     def line(self, loc: Loc) -> int | None:
         while loc and loc not in self.lines:

@@ -33,6 +33,7 @@ __all__ = [
     "entry_hash",
     "payload_digest_of",
     "seal",
+    "sealed_entry",
     "sealing",
     "verify",
 ]
@@ -105,7 +106,11 @@ def entry_hash(entry: AuditEntry) -> str:
 
 def seal(event: AuditEvent, head: Head, now: float) -> AuditEntry:
     """Turn an event into the entry after ``head``: seq, time, payload digest and hashes."""
-    sealed = sealing(event, head, now)
+    return sealed_entry(event, sealing(event, head, now))
+
+
+def sealed_entry(event: AuditEvent, sealed: Sealed) -> AuditEntry:
+    """The entry ``event`` became when it was sealed as ``sealed``."""
     return AuditEntry(
         tenant_id=event.tenant_id,
         seq=sealed.seq,

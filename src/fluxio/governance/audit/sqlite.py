@@ -20,7 +20,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from fluxio.errors import DatabaseLocked, StoreError, UsageError
-from fluxio.governance.audit.chain import Head, sealing
+from fluxio.governance.audit.chain import Head, Sealed, sealed_entry, sealing
 from fluxio.governance.audit.entry import Actor, AuditEntry, AuditEvent
 from fluxio.governance.audit.log import AuditQuery, Redact, Sealer, erasable, erasure_event
 from fluxio.governance.audit.signing import Checkpoint
@@ -35,7 +35,6 @@ from fluxio.governance.audit.sql import (
     SELECT_ENTRIES,
     checkpoint_row,
     entry_from_row,
-    entry_row,
     order_and_limit,
     sealed_row,
     where,
@@ -121,33 +120,32 @@ class SQLiteAuditLog:
     def append_all_op(self, events: Sequence[AuditEvent]) -> Op:
         """``append_op`` for many events: appended in order, each tenant's head read and
         written once (what a commit carrying several steps' entries needs)."""
-
-        def op(cur: sqlite3.Cursor) -> int:
-            heads: dict[str, tuple[Head, bool]] = {}
-            for event in events:
-                event = self.sealer.redacted(event)
-                tenant = event.tenant_id
-                head, stored = heads.get(tenant) or _head(cur, tenant)
-                sealed = sealing(event, head, self.sealer.clock())
-                cur.execute(INSERT_ENTRY, sealed_row(event, sealed))
-                heads[tenant] = (Head(sealed.seq, sealed.hash), stored)
-                if checkpoint := self.sealer.due_at(tenant, heads[tenant][0]):
-                    cur.execute(INSERT_CHECKPOINT, checkpoint_row(checkpoint))
-            for tenant, (head, stored) in heads.items():
-                _set_head(cur, tenant, head, stored)
-            return len(events)
-
-        return op
+        return lambda cur: len(self._append_all(cur, events))
 
     def _append(self, cur: sqlite3.Cursor, event: AuditEvent) -> AuditEntry:
-        head, stored = _head(cur, event.tenant_id)
-        entry = self.sealer.seal(event, head)
-        checkpoint = self.sealer.due(entry)
-        cur.execute(INSERT_ENTRY, entry_row(entry))
-        _set_head(cur, entry.tenant_id, Head(entry.seq, entry.hash), stored)
-        if checkpoint is not None:
-            cur.execute(INSERT_CHECKPOINT, checkpoint_row(checkpoint))
-        return entry
+        [(redacted, sealed)] = self._append_all(cur, [event])
+        return sealed_entry(redacted, sealed)
+
+    def _append_all(
+        self, cur: sqlite3.Cursor, events: Sequence[AuditEvent]
+    ) -> list[tuple[AuditEvent, Sealed]]:
+        """Seal and store ``events`` in order under the write lock; each tenant's head is
+        read once and written once. Returns each (redacted) event with what sealed it."""
+        heads: dict[str, tuple[Head, bool]] = {}
+        done = []
+        for event in events:
+            event = self.sealer.redacted(event)
+            tenant = event.tenant_id
+            head, stored = heads.get(tenant) or _head(cur, tenant)
+            sealed = sealing(event, head, self.sealer.clock())
+            cur.execute(INSERT_ENTRY, sealed_row(event, sealed))
+            heads[tenant] = (Head(sealed.seq, sealed.hash), stored)
+            if checkpoint := self.sealer.due_at(tenant, heads[tenant][0]):
+                cur.execute(INSERT_CHECKPOINT, checkpoint_row(checkpoint))
+            done.append((event, sealed))
+        for tenant, (head, stored) in heads.items():
+            _set_head(cur, tenant, head, stored)
+        return done
 
     async def erase_payload(
         self, tenant_id: str, seq: int, *, actor: Actor, reason: str

@@ -16,16 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from fluxio.errors import DefinitionError
 from fluxio.governance.policies.model import Policy
 from fluxio.governance.policies.policyset import PolicySet
+from fluxio.yamlsource import DataPath, parse_yaml
 
 __all__ = ["load_policies", "parse_policies"]
-
-DataPath = tuple[str | int, ...]
 
 
 def load_policies(path: str | Path) -> PolicySet:
@@ -49,8 +47,9 @@ def load_policies(path: str | Path) -> PolicySet:
 def parse_policies(text: str, file: str = "<string>") -> tuple[Policy, ...]:
     """Validate the policies in YAML ``text``; ``file`` names it in errors."""
     found: list[tuple[Any, DataPath]] = []
-    lines: dict[DataPath, int] = {}
-    for doc, data in enumerate(_documents(text, file, lines)):
+    documents, line_map = parse_yaml(text, file, what="the policy file", multi=True)
+    lines = line_map.lines
+    for doc, data in enumerate(documents):
         found.extend(_policies_in(data, (doc,), file, lines))
     if not found:
         raise DefinitionError(
@@ -62,53 +61,6 @@ def parse_policies(text: str, file: str = "<string>") -> tuple[Policy, ...]:
     policies = tuple(_validate(data, at, file, lines) for data, at in found)
     _check_unique(policies, found, file, lines)
     return policies
-
-
-def _documents(text: str, file: str, lines: dict[DataPath, int]) -> list[Any]:
-    loader = yaml.SafeLoader(text)
-    docs: list[Any] = []
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            docs.append(None if node is None else _to_data(node, (len(docs),), lines, loader, file))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise DefinitionError(
-            f"cannot parse the policy file: {exc.problem or 'the text is not valid YAML'}",
-            file=file,
-            line=mark.line + 1 if mark is not None else None,
-            suggestion="Check the indentation and quoting around this line.",
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise DefinitionError(f"cannot parse the policy file: {exc}", file=file) from exc
-    finally:
-        loader.dispose()
-    return docs
-
-
-def _to_data(
-    node: yaml.Node, path: DataPath, lines: dict[DataPath, int], loader: yaml.SafeLoader, file: str
-) -> Any:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            line = key_node.start_mark.line + 1
-            if isinstance(key, list | dict) or key in result:
-                problem = (
-                    "a mapping key must be a plain value"
-                    if isinstance(key, list | dict)
-                    else (f"key {key!r} appears twice in the same mapping")
-                )
-                raise DefinitionError(problem, file=file, line=line)
-            lines[(*path, key)] = line
-            result[key] = _to_data(value_node, (*path, key), lines, loader, file)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_to_data(n, (*path, i), lines, loader, file) for i, n in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
 
 
 def _policies_in(
