@@ -63,7 +63,7 @@ from fluxio.governance.policies import (
     PolicyEngine,
     action_from_step,
 )
-from fluxio.governance.policies.context import tool_facts
+from fluxio.governance.policies.context import step_action, tool_facts
 from fluxio.governance.trail import (
     AuditTrail,
     audit_actor,
@@ -220,8 +220,7 @@ class Governance:
         status = getattr(self.meter.gate, "status", None)
         if status is None:
             return None
-        action = action_from_step(step)
-        if not self.judge.reads(action.kind, action.name, "budget"):
+        if not self.judge.reads(*step_action(step), "budget"):
             return None
         covering = await status(step)
         if not covering:

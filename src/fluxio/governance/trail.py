@@ -23,8 +23,15 @@ from typing import TYPE_CHECKING, Any
 from fluxio.engine.interceptors import ExecuteStepInput
 from fluxio.errors import PolicyDenied
 from fluxio.governance.audit import Actor as AuditActor
-from fluxio.governance.audit import AuditEvent, AuditLog, AuditResult, SQLiteAuditLog, digest
-from fluxio.governance.audit.entry import ActorType, Reversibility
+from fluxio.governance.audit import AuditEvent, AuditLog, AuditResult, SQLiteAuditLog
+from fluxio.governance.audit.entry import ActorType
+from fluxio.governance.audit.interceptor import (
+    error_name,
+    inputs_digest,
+    step_reversibility,
+    step_target,
+    value_digest,
+)
 from fluxio.governance.policies import Actor
 from fluxio.store.base import Store
 from fluxio.store.records import Run
@@ -147,15 +154,6 @@ def _audit_actor(id: str, type: ActorType) -> AuditActor:
     return AuditActor(id, type)
 
 
-def target(step: ExecuteStepInput) -> str:
-    """``tool:<name>``, ``model:<name>`` or ``step:<name>``."""
-    meta = step.options.metadata
-    kind = meta.get("kind")
-    if kind in ("tool", "model") and meta.get(kind):
-        return f"{kind}:{meta[kind]}"
-    return f"step:{step.name}"
-
-
 def decision_event(
     step: ExecuteStepInput,
     actor: Actor,
@@ -168,11 +166,11 @@ def decision_event(
         tenant_id=step.tenant_id,
         actor=audit_actor(actor, step),
         action=action,
-        target=target(step),
+        target=step_target(step),
         result=result,
         run_id=step.run_id,
         step_key=step.step_key,
-        inputs_digest=_inputs_digest(step),
+        inputs_digest=inputs_digest(step),
         policies_evaluated=verdict.evaluated if verdict else (),
         policies_violated=verdict.violated if verdict else (),
         payload=verdict.notes() if verdict else None,
@@ -204,18 +202,18 @@ def call_event(
         tenant_id=step.tenant_id,
         actor=audit_actor(admission.identity.actor, step),
         action=action,
-        target=target(step),
+        target=step_target(step),
         result=outcome,
         run_id=step.run_id,
         step_key=step.step_key,
-        inputs_digest=_inputs_digest(step),
-        outputs_digest=None if failed else _digest(result),
+        inputs_digest=inputs_digest(step),
+        outputs_digest=None if failed else value_digest(result),
         duration_ms=(time.perf_counter() - started) * 1000,
-        error=None if error is None else str(getattr(error, "error_type", type(error).__name__)),
+        error=error_name(error),
         policies_evaluated=verdict.evaluated,
         policies_violated=verdict.violated,
         approval_id=admission.approval_id,
-        reversibility=_reversibility(step),
+        reversibility=step_reversibility(step),
         payload=None if verdict.plain and admission.approval_id is None else verdict.notes(),
     )
 
@@ -240,44 +238,8 @@ def run_event(run: Run) -> AuditEvent:
         target=f"workflow:{run.workflow}",
         result=result,
         run_id=run.run_id,
-        inputs_digest=_digest(run.input) if action == "run.started" else None,
-        outputs_digest=_digest(run.result) if action == "run.completed" else None,
+        inputs_digest=value_digest(run.input) if action == "run.started" else None,
+        outputs_digest=value_digest(run.result) if action == "run.completed" else None,
         error=str(error or run.status.value) if result == "failure" else None,
         payload={"parent_run_id": run.parent_run_id} if run.parent_run_id else None,
     )
-
-
-def _reversibility(step: ExecuteStepInput) -> Reversibility | None:
-    contract = step.options.metadata.get("tool_contract")
-    if getattr(contract, "reversible", False):
-        return "reversible"
-    return "irreversible" if step.options.side_effects else None
-
-
-_NO_INPUTS = digest([[], {}])
-_NONE = digest(None)
-
-
-def _inputs_digest(step: ExecuteStepInput) -> str:
-    if not step.args and not step.kwargs:
-        return _NO_INPUTS
-    return _digest([list(step.args), dict(step.kwargs)])
-
-
-def _digest(value: Any) -> str:
-    """The digest of a value's JSON form (pydantic models dumped first; else its repr)."""
-    if value is None:
-        return _NONE
-    try:
-        return digest(_plain(value))
-    except (TypeError, ValueError):
-        return digest({"repr": repr(value)})
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    dump = getattr(value, "model_dump", None)
-    return dump(mode="json") if callable(dump) else value

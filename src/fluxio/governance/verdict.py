@@ -23,7 +23,7 @@ from fluxio.governance.approvals import Checkpoints
 from fluxio.governance.autonomy import AutonomyDecision, AutonomyOutcome, AutonomySettings
 from fluxio.governance.budgets.gate import CostEstimate
 from fluxio.governance.policies import Action, Actor, AgentRef, PolicyEngine
-from fluxio.governance.policies.context import tool_facts
+from fluxio.governance.policies.context import step_action, tool_facts
 
 __all__ = ["Judge", "Verdict"]
 
@@ -137,9 +137,7 @@ class Judge:
     ) -> tuple[Any, ...] | None:
         """The key under which ``step``'s verdict may be remembered, or ``None``."""
         meta = step.options.metadata
-        raw = meta.get("kind")
-        kind = raw if raw in ("tool", "model") else "step"
-        name = str(meta.get(kind, step.name)) if kind != "step" else step.name
+        kind, name = step_action(step)
         static = self._static.get((kind, name))
         if static is None:
             static = self._static[(kind, name)] = self._staticity(kind, name)

@@ -23,7 +23,14 @@ from fluxio.governance.audit.canonical import digest
 from fluxio.governance.audit.entry import Actor, AuditEvent, AuditResult, Reversibility
 from fluxio.governance.audit.log import AuditLog
 
-__all__ = ["AuditInterceptor"]
+__all__ = [
+    "AuditInterceptor",
+    "error_name",
+    "inputs_digest",
+    "step_reversibility",
+    "step_target",
+    "value_digest",
+]
 
 
 class AuditInterceptor:
@@ -44,7 +51,7 @@ class AuditInterceptor:
         try:
             result = await next(input)
         except Exception as exc:
-            denied = isinstance(exc, PolicyDenied) or _error_name(exc) == "PolicyDenied"
+            denied = isinstance(exc, PolicyDenied) or error_name(exc) == "PolicyDenied"
             outcome: AuditResult = "denied" if denied else "failure"
             await self.log.append(self._event(input, started, outcome, None, exc))
             raise
@@ -59,25 +66,25 @@ class AuditInterceptor:
         result: Any,
         error: Exception | None,
     ) -> AuditEvent:
-        metadata = input.options.metadata
         return AuditEvent(
             tenant_id=input.tenant_id,
             actor=self.actor or Actor(input.workflow, "workflow"),
-            action=_action(metadata, failed=error is not None),
-            target=_target(input, metadata),
+            action=_action(input.options.metadata, failed=error is not None),
+            target=step_target(input),
             result=outcome,
             run_id=input.run_id,
             step_key=input.step_key,
-            inputs_digest=_digest([list(input.args), dict(input.kwargs)]),
-            outputs_digest=None if error is not None else _digest(result),
+            inputs_digest=inputs_digest(input),
+            outputs_digest=None if error is not None else value_digest(result),
             duration_ms=(time.perf_counter() - started) * 1000,
-            error=_error_name(error),
+            error=error_name(error),
             policies_violated=tuple(getattr(error, "policies", ())),
-            reversibility=_reversibility(input, metadata),
+            reversibility=step_reversibility(input),
         )
 
 
-def _error_name(error: Exception | None) -> str | None:
+def error_name(error: BaseException | None) -> str | None:
+    """A failed step's short error code: its ``error_type``, else the exception's class."""
     if error is None:
         return None
     return str(getattr(error, "error_type", None) or type(error).__name__)
@@ -90,26 +97,42 @@ def _action(metadata: Mapping[str, Any], *, failed: bool) -> str:
     return "step.failed" if failed else "step.completed"
 
 
-def _target(input: ExecuteStepInput, metadata: Mapping[str, Any]) -> str:
+def step_target(input: ExecuteStepInput) -> str:
+    """``tool:<name>``, ``model:<name>`` or ``step:<name>``."""
+    metadata = input.options.metadata
     kind = metadata.get("kind")
     if kind in ("tool", "model") and metadata.get(kind):
         return f"{kind}:{metadata[kind]}"
     return f"step:{input.name}"
 
 
-def _reversibility(input: ExecuteStepInput, metadata: Mapping[str, Any]) -> Reversibility | None:
-    contract = metadata.get("tool_contract")
+def step_reversibility(input: ExecuteStepInput) -> Reversibility | None:
+    """``reversible`` per the tool contract, ``irreversible`` for other side effects."""
+    contract = input.options.metadata.get("tool_contract")
     if getattr(contract, "reversible", False):
         return "reversible"
     return "irreversible" if input.options.side_effects else None
 
 
-def _digest(value: Any) -> str:
+def inputs_digest(input: ExecuteStepInput) -> str:
+    """The digest of a step's arguments (``[args, kwargs]``)."""
+    if not input.args and not input.kwargs:
+        return _NO_INPUTS
+    return value_digest([list(input.args), dict(input.kwargs)])
+
+
+def value_digest(value: Any) -> str:
     """The digest of a value's JSON form (pydantic models dumped first; else its repr)."""
+    if value is None:
+        return _NONE
     try:
         return digest(_plain(value))
     except (TypeError, ValueError):
         return digest({"repr": repr(value)})
+
+
+_NO_INPUTS = digest([[], {}])
+_NONE = digest(None)
 
 
 def _plain(value: Any) -> Any:

@@ -43,6 +43,7 @@ __all__ = [
     "action_from_json",
     "action_from_step",
     "build_context",
+    "step_action",
     "tool_facts",
 ]
 
@@ -241,6 +242,14 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def step_action(input: ExecuteStepInput) -> tuple[ActionKind, str]:
+    """The kind (``tool``, ``model`` or ``step``) and name of the action a step performs."""
+    meta = input.options.metadata
+    raw = meta.get("kind")
+    kind: ActionKind = "tool" if raw == "tool" else "model" if raw == "model" else "step"
+    return kind, str(meta.get(kind, input.name)) if kind != "step" else input.name
+
+
 def action_from_step(
     input: ExecuteStepInput,
     *,
@@ -255,9 +264,7 @@ def action_from_step(
     "model": name}`` and a ``ModelRequest``; anything else is a plain ``step``.
     """
     meta = input.options.metadata
-    raw = meta.get("kind")
-    kind: ActionKind = "tool" if raw == "tool" else "model" if raw == "model" else "step"
-    name = str(meta.get(kind, input.name)) if kind != "step" else input.name
+    kind, name = step_action(input)
     if kind == "step":
         arguments: Any = {"args": _plain(input.args), "kwargs": _plain(input.kwargs)}
     else:
